@@ -1,0 +1,43 @@
+"""newsroom: the reference app built on flask_bastion."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from flask_bastion import Bastion
+from flask_bastion.logs import JsonFormatter
+
+from . import settings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, then ``config`` on top (tests pass overrides)."""
+    app = Flask(__name__)
+    app.config.update(settings.from_env())
+    app.config.update(config or {})
+    _configure_logging(app.config["LOG_LEVEL"])
+    if app.config["TRUSTED_PROXIES"]:
+        # Believe X-Forwarded-* only from as many proxies as we run (nginx), never more.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    Bastion(app)
+
+    from .views import health
+
+    app.register_blueprint(health.bp, url_prefix="/api")
+    return app
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not any(getattr(h, "_newsroom", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._newsroom = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)

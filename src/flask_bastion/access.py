@@ -1,0 +1,125 @@
+"""Who is calling, and the decorators that let a view require it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from flask import current_app, g, request
+from werkzeug.local import LocalProxy
+
+from . import clock, sessions
+from .errors import Forbidden, NotAuthenticated
+from .openapi import describe
+from .principal import Principal
+from .transports import browser
+
+if TYPE_CHECKING:
+    from .extension import BastionState
+
+F = TypeVar("F", bound=Callable[..., Any])
+_UNSET = object()
+
+
+def current_bastion() -> BastionState:
+    """The Bastion state of the current app (``app.extensions["bastion"]``)."""
+    return cast("BastionState", current_app.extensions["bastion"])
+
+
+def bearer_credentials() -> str | None:
+    """The token of an ``Authorization: Bearer`` header, '' for a malformed one, else None."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
+def current_principal() -> Principal | None:
+    """The signed-in principal of this request, loaded once; None when anonymous.
+
+    A request with ``Authorization: Bearer`` is judged by its token alone: cookies are never
+    consulted for it, so a stolen cookie cannot ride along with a bad token.
+    """
+    cached = g.get("_bastion_principal", _UNSET)
+    if cached is not _UNSET:
+        return cast("Principal | None", cached)
+    state = current_bastion()
+    bearer = bearer_credentials()
+    principal: Principal | None
+    if bearer is not None:
+        principal = state.authenticate_bearer(bearer)
+    else:
+        token = browser.session_token(request, state.settings)
+        principal = (
+            sessions.lookup(state.db.engine, token, settings=state.settings, now=clock.now())
+            if token
+            else None
+        )
+    g._bastion_principal = principal
+    return principal
+
+
+class _Anonymous:
+    is_authenticated = False
+    roles: frozenset[str] = frozenset()
+
+    def has_role(self, role: str) -> bool:
+        return False
+
+
+ANONYMOUS = _Anonymous()
+current_user: Any = LocalProxy(lambda: current_principal() or ANONYMOUS)
+
+
+def require_principal() -> Principal:
+    principal = current_principal()
+    if principal is None:
+        raise NotAuthenticated()
+    return principal
+
+
+def auth_required(view: F) -> F:
+    """Let only signed-in callers (cookie or bearer) reach the view; others get 401."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        require_principal()
+        return view(*args, **kwargs)
+
+    describe(wrapper, auth=True)
+    return cast(F, wrapper)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Require every one of ``roles``: anonymous 401, missing a role 403."""
+    return _role_check(roles, all)
+
+
+def roles_accepted(*roles: str) -> Callable[[F], F]:
+    """Require at least one of ``roles``: anonymous 401, holding none 403."""
+    return _role_check(roles, any)
+
+
+def _role_check(roles: tuple[str, ...], quantifier: Callable[[Any], bool]) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = require_principal()
+            if not quantifier(r in principal.roles for r in roles):
+                raise Forbidden("Your roles do not allow this.")
+            return view(*args, **kwargs)
+
+        describe(wrapper, auth=True, roles=list(roles))
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def csrf_exempt(view: F) -> F:
+    """Mark a view that takes no cookie credentials (a token endpoint, say) as CSRF-exempt."""
+    view._bastion_csrf_exempt = True  # type: ignore[attr-defined]
+    return view

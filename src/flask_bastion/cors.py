@@ -1,0 +1,46 @@
+"""CORS with credentials, for the exact configured origins only."""
+
+from __future__ import annotations
+
+from flask import Request, Response
+
+from .config import Settings
+
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+ALLOWED_HEADERS = (
+    "Content-Type, X-XSRF-TOKEN, X-CSRF-Token, Authorization, If-Match, If-None-Match, X-Request-ID"
+)
+EXPOSED_HEADERS = "Location, ETag, Link, Retry-After, X-Request-ID, WWW-Authenticate"
+PREFLIGHT_MAX_AGE = "600"
+
+
+def allowed_origin(request: Request, settings: Settings) -> str | None:
+    """The request's Origin when it is exactly one we allow; never ``null`` or a look-alike."""
+    origin = request.headers.get("Origin")
+    # Exact string match of scheme, host and port, as browsers send them: no prefix, suffix or
+    # pattern matching, so "https://app.example.com.evil.io" and "null" are never ours.
+    return origin if origin and origin != "null" and origin in settings.cors_origins else None
+
+
+def preflight(request: Request, settings: Settings) -> Response | None:
+    """Answer a CORS preflight; None when the request is not one."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    response = Response(status=204)
+    origin = allowed_origin(request, settings)
+    if origin is not None:
+        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    return response
+
+
+def apply_cors_headers(request: Request, response: Response, settings: Settings) -> Response:
+    # Responses differ by Origin, so caches must key on it.
+    response.vary.add("Origin")
+    origin = allowed_origin(request, settings)
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return response

@@ -1,0 +1,209 @@
+"""Domain errors and the one renderer that turns every error into RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("flask_bastion.errors")
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input field: a dotted path, a stable code and a message for people."""
+
+    field: str
+    code: str
+    message: str
+
+
+class BastionError(Exception):
+    """Base of every error Bastion raises on purpose; each subclass fixes status and code."""
+
+    status: int = 400
+    code: str = "bad_request"
+    detail: str = "The request could not be processed."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.detail)
+        if detail is not None:
+            self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+
+class MalformedBody(BastionError):
+    status, code, detail = 400, "malformed_json", "The request body is not valid JSON."
+
+
+class ValidationFailed(BastionError):
+    status, code, detail = 422, "validation_failed", "Some fields are invalid."
+
+
+class NotAuthenticated(BastionError):
+    status, code, detail = 401, "not_authenticated", "Sign in to continue."
+
+
+class InvalidCredentials(BastionError):
+    status, code, detail = 401, "invalid_credentials", "The identity or password is wrong."
+
+
+class AccountDisabled(BastionError):
+    status, code, detail = 403, "account_disabled", "This account has been deactivated."
+
+
+class Forbidden(BastionError):
+    status, code, detail = 403, "forbidden", "You are not allowed to do this."
+
+
+class CsrfFailed(BastionError):
+    status, code, detail = 403, "csrf_failed", "The CSRF token is missing or invalid."
+
+
+class InvalidToken(BastionError):
+    status, code, detail = 401, "invalid_token", "The access token is invalid or expired."
+
+    def __init__(self, detail: str | None = None) -> None:
+        # RFC 6750: a bearer failure names itself, so clients know to refresh or sign in again.
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class NotFound(BastionError):
+    status, code, detail = 404, "not_found", "The resource does not exist."
+
+
+class Conflict(BastionError):
+    status, code, detail = 409, "conflict", "The request conflicts with existing data."
+
+
+class PreconditionFailed(BastionError):
+    status, code, detail = 412, "precondition_failed", "The resource changed since you read it."
+
+
+class UnsupportedMediaType(BastionError):
+    status, code, detail = 415, "unsupported_media_type", "Send the body as application/json."
+
+
+class RateLimited(BastionError):
+    status, code, detail = 429, "rate_limited", "Too many attempts; wait and try again."
+
+
+@dataclass
+class Problem:
+    """An RFC 9457 problem document."""
+
+    status: int
+    code: str
+    detail: str
+    title: str = ""
+    errors: list[FieldError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title or _title(self.status),
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if self.errors:
+            body["errors"] = [
+                {"field": e.field, "code": e.code, "message": e.message} for e in self.errors
+            ]
+        body.update(self.extra)
+        return body
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    """Render a problem as a Flask response with the problem+json media type."""
+    response = Response(
+        json.dumps(problem.to_dict()), status=problem.status, mimetype=PROBLEM_MIMETYPE
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# werkzeug's exceptions keep their status; these give them stable codes.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    411: "length_required",
+    412: "precondition_failed",
+    413: "body_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    428: "precondition_required",
+    429: "rate_limited",
+    431: "headers_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+}
+
+_HTTP_DETAILS = {
+    404: "Nothing is found at this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large.",
+}
+
+
+def _render_bastion_error(error: BastionError) -> Response:
+    return problem_response(
+        Problem(error.status, error.code, error.detail, errors=error.errors), error.headers
+    )
+
+
+def _render_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    # Keep werkzeug's meaningful headers (Allow on 405, Retry-After on 429/503).
+    headers = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After")}
+    detail = _HTTP_DETAILS.get(status) or error.description or _title(status)
+    return problem_response(Problem(status, _HTTP_CODES.get(status, "http_error"), detail), headers)
+
+
+def _render_unexpected(error: Exception) -> Response:
+    request_id = getattr(g, "request_id", None)
+    log.exception("unhandled error", extra={"request_id": request_id})
+    return problem_response(
+        Problem(
+            500,
+            "internal_error",
+            "Something went wrong on our side. Quote the request id if you report it.",
+            extra={"request_id": request_id},
+        )
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every error, ours and werkzeug's, through the problem+json renderer."""
+    app.register_error_handler(BastionError, _render_bastion_error)
+    app.register_error_handler(HTTPException, _render_http_exception)
+    app.register_error_handler(Exception, _render_unexpected)

@@ -1,0 +1,135 @@
+"""The Flask extension: ``Bastion(app)`` or ``bastion.init_app(app)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+
+from .access import bearer_credentials, current_bastion
+from .config import Settings, load_settings, origin_of
+from .cors import apply_cors_headers, preflight
+from .db import Database
+from .errors import CsrfFailed, InvalidToken, register_error_handlers
+from .headers import apply_security_headers
+from .logs import audit, request_id_from
+from .principal import Principal
+from .ratelimit import RateLimits
+from .security import csrf
+from .security.origin import is_trusted_origin
+from .security.passwords import Passwords, common_passwords
+from .security.signing import Signer
+from .transports import browser
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BearerAuthenticator = Callable[[str], Principal]
+
+
+def _no_bearer_support(token: str) -> Principal:
+    raise InvalidToken("Bearer tokens are not enabled on this server.")
+
+
+@dataclass
+class BastionState:
+    """Everything Bastion keeps per app, at ``app.extensions["bastion"]``."""
+
+    settings: Settings
+    db: Database
+    passwords: Passwords
+    limits: RateLimits
+    csrf_signer: Signer
+    authenticate_bearer: BearerAuthenticator = _no_bearer_support
+    spec: dict[str, Any] | None = None
+    trusted_origins: frozenset[str] = field(default_factory=frozenset)
+
+
+class Bastion:
+    """Secure sessions, CSRF, CORS, headers, errors and the auth API for a Flask app.
+
+    Configure with ``BASTION_*`` keys (see the settings table in the docs) and ``SECRET_KEY``.
+    Outside development, unsafe settings raise :class:`~flask_bastion.config.UnsafeConfiguration`.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        settings = load_settings(app.config)
+        secrets = [app.config.get("SECRET_KEY"), *app.config.get("SECRET_KEY_FALLBACKS", [])]
+        state = BastionState(
+            settings=settings,
+            db=Database(settings.database_url),
+            passwords=Passwords(
+                time_cost=settings.argon2_time_cost,
+                memory_cost=settings.argon2_memory_cost,
+                parallelism=settings.argon2_parallelism,
+            ),
+            limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
+            csrf_signer=Signer.for_purpose([s for s in secrets if s], "csrf"),
+            trusted_origins=frozenset({settings.public_origin, *settings.cors_origins}),
+        )
+        common_passwords(settings.common_passwords)  # load the list at start-up, not mid-request
+        app.extensions["bastion"] = state
+
+        register_error_handlers(app)
+        app.before_request(_start_request)
+        app.after_request(_finish_response)
+        app.teardown_appcontext(state.db.remove_session)
+
+        from .views.auth import bp as auth_bp
+        from .views.docs import bp as docs_bp
+
+        app.register_blueprint(auth_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)
+
+
+def _start_request() -> Response | None:
+    state = current_bastion()
+    g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+    answer = preflight(request, state.settings)
+    if answer is not None:
+        return answer
+    if request.method in UNSAFE_METHODS and request.routing_exception is None:
+        _enforce_csrf(state)
+    return None
+
+
+def _enforce_csrf(state: BastionState) -> None:
+    """The CSRF rule, for every unsafe request that may carry cookies.
+
+    Bearer requests are exempt: browsers never attach an Authorization header on their own,
+    so a forged cross-site request cannot carry one.
+    """
+    if bearer_credentials() is not None:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and getattr(view, "_bastion_csrf_exempt", False):
+        return
+    own = origin_of(request.host_url)
+    if not is_trusted_origin(
+        request.headers.get("Origin"),
+        request.headers.get("Sec-Fetch-Site"),
+        state.trusted_origins | {own},
+    ):
+        audit("csrf_failed", reason="origin", origin=request.headers.get("Origin"))
+        raise CsrfFailed("Cross-site requests from this origin are not allowed.")
+    binding = browser.csrf_binding(request, state.settings)
+    if not csrf.check(
+        state.csrf_signer,
+        binding,
+        request.cookies.get(state.settings.csrf_cookie),
+        browser.submitted_csrf_token(request, state.settings),
+    ):
+        audit("csrf_failed", reason="token")
+        raise CsrfFailed()
+
+
+def _finish_response(response: Response) -> Response:
+    state = current_bastion()
+    apply_cors_headers(request, response, state.settings)
+    apply_security_headers(response, state.settings)
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response

@@ -1,0 +1,126 @@
+"""Request and response bodies of the auth API, named after their intent."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from .identity import USERNAME_PATTERN
+
+
+class Input(BaseModel):
+    """Base of request bodies: unknown fields are refused, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _email(value: str) -> str:
+    try:
+        # No DNS lookup: deliverability is proven by the confirmation email, not here.
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _username(value: str) -> str:
+    value = unicodedata.normalize("NFKC", value)
+    if "@" in value:
+        raise ValueError("A username cannot contain '@' (it would look like an email address).")
+    if not USERNAME_PATTERN.match(value):
+        raise ValueError("Use letters, digits, '.', '_' or '-', starting with a letter or digit.")
+    return value
+
+
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+Username = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=32, strip_whitespace=True),
+    AfterValidator(_username),
+]
+# The policy's own limits are checked in the flow; this cap only bounds what we parse.
+PasswordText = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class RegisterInput(Input):
+    email: Email
+    username: Username
+    password: PasswordText
+
+
+class LoginInput(Input):
+    """Sign in with an email or a username; ``email`` and ``username`` are accepted aliases."""
+
+    identity: Annotated[
+        str, StringConstraints(min_length=1, max_length=320, strip_whitespace=True)
+    ] = Field(validation_alias=AliasChoices("identity", "email", "username"))
+    password: PasswordText
+    remember: bool = False
+
+
+class UserPublic(Output):
+    id: int
+    email: str
+    username: str
+    roles: list[str]
+    created_at: datetime
+
+
+class SessionPublic(Output):
+    id: str
+    kind: Literal["browser", "token"]
+    created_at: datetime
+    expires_at: datetime
+    remember: bool
+
+
+class SessionState(Output):
+    """``GET /session``: who is signed in, and the CSRF token to echo."""
+
+    user: UserPublic
+    session: SessionPublic
+    csrf_token: str
+
+
+class SignedIn(Output):
+    user: UserPublic
+    session: SessionPublic
+    csrf_token: str
+
+
+class Registered(Output):
+    user: UserPublic
+    session: SessionPublic
+    csrf_token: str
+
+
+class ProblemField(Output):
+    field: str
+    code: str
+    message: str
+
+
+class ProblemDetails(Output):
+    """RFC 9457 problem document; ``code`` is stable, ``detail`` is for people."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ProblemField] | None = None
+    request_id: str | None = None

@@ -1,0 +1,26 @@
+"""Which browser requests come from a site we trust, judged from Origin and Sec-Fetch-Site."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from ..config import origin_of
+
+
+def is_trusted_origin(
+    origin: str | None, sec_fetch_site: str | None, trusted: Collection[str]
+) -> bool:
+    """Whether an unsafe request may proceed, as far as its origin tells.
+
+    An ``Origin`` header must name one of ours exactly; ``null`` (sandboxed frames, some
+    redirects) is never trusted. Without ``Origin``, a browser that says ``cross-site`` or
+    ``same-site`` (a sibling subdomain) is refused; non-browser clients send neither header.
+    """
+    if origin is not None:
+        if origin.strip().lower() == "null":
+            return False
+        try:
+            return origin_of(origin) in trusted
+        except ValueError:
+            return False
+    return sec_fetch_site not in ("cross-site", "same-site")

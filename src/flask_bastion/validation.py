@@ -1,0 +1,125 @@
+"""Parse request bodies and query strings into pydantic models, or fail with one clear error."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .errors import FieldError, MalformedBody, UnsupportedMediaType, ValidationFailed
+from .openapi import describe
+
+M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _bad_characters(value: Any, path: str = "") -> FieldError | None:
+    """NUL and lone surrogates pass JSON but break databases and encoders: refuse them early."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            return FieldError(
+                path or "body",
+                "invalid_characters",
+                "Text must not contain NUL characters or lone surrogates.",
+            )
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _bad_characters(key, path) or _bad_characters(
+                item, f"{path}.{key}" if path else key
+            )
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _bad_characters(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """pydantic's errors as ``{field, code, message}`` with dotted field paths."""
+    errors = []
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        message = error["msg"].removeprefix("Value error, ")
+        errors.append(FieldError(field, error["type"], message))
+    return errors
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Validate already-decoded data against ``model``, raising 422 with per-field errors."""
+    bad = _bad_characters(data)
+    if bad:
+        raise ValidationFailed(errors=[bad])
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "The body must be a JSON object.",
+            errors=[FieldError("body", "type", "Expected a JSON object.")],
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(errors=field_errors(exc)) from None
+
+
+def read_json(max_body: int) -> Any:
+    """The request's JSON body: 415 unless JSON, 413 above ``max_body``, 400 when malformed."""
+    request.max_content_length = max_body
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType()
+    if request.content_length is not None and request.content_length > max_body:
+        raise RequestEntityTooLarge()
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise MalformedBody("The request body is empty; send a JSON object.")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise MalformedBody() from None
+
+
+def json_body(model: type[BaseModel], *, max_body: int | Callable[[], int]) -> Callable[[F], F]:
+    """Decorate a view to receive ``body=<model instance>`` parsed from a JSON request body."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            limit = max_body() if callable(max_body) else max_body
+            kwargs["body"] = validate(model, read_json(limit))
+            return view(*args, **kwargs)
+
+        describe(wrapper, body=model)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def query_args(model: type[BaseModel]) -> Callable[[F], F]:
+    """Decorate a view to receive ``query=<model instance>`` parsed from the query string."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            data: dict[str, Any] = {}
+            for key in request.args:
+                values = request.args.getlist(key)
+                data[key] = values if len(values) > 1 else values[0]
+            kwargs["query"] = validate(model, data)
+            return view(*args, **kwargs)
+
+        describe(wrapper, query=model)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
