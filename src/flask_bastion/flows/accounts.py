@@ -148,6 +148,44 @@ def sign_in(
     )
 
 
+def log_in(
+    db: Session,
+    passwords: Passwords,
+    settings: Settings,
+    limits: RateLimits,
+    *,
+    identity: str,
+    password: str,
+    remember: bool,
+    kind: str,
+    client: Client,
+    replacing: str | None,
+    now: datetime,
+) -> tuple[User, sessions.OpenedSession]:
+    """Authenticate, then open a new session: the whole sign-in, for every transport."""
+    user = authenticate(
+        db,
+        passwords,
+        settings,
+        limits,
+        identity=identity,
+        password=password,
+        ip=client.ip,
+        now=now,
+    )
+    opened = sign_in(
+        db,
+        user,
+        settings,
+        kind=kind,
+        remember=remember,
+        client=client,
+        replacing=replacing,
+        now=now,
+    )
+    return user, opened
+
+
 def sign_out(db: Session, *, session_id: str | None = None, token: str | None = None) -> None:
     """End a session, known by its id or by its raw token; ending an absent one is not an error."""
     if session_id is not None:

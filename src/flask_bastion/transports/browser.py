@@ -8,6 +8,7 @@ from ..config import Settings
 from ..security import csrf
 from ..security.signing import Signer
 from ..security.tokens import token_hash
+from ..sessions import OpenedSession, lifetimes
 
 
 def session_token(request: Request, settings: Settings) -> str | None:
@@ -85,3 +86,22 @@ def submitted_csrf_token(request: Request, settings: Settings) -> str | None:
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return request.form.get("csrf_token") or None
     return None
+
+
+def start_session(
+    response: Response, settings: Settings, signer: Signer, opened: OpenedSession
+) -> str:
+    """Set the session cookie and a CSRF token bound to the new session; return the token."""
+    _, absolute = lifetimes(settings, opened.record.remember)
+    set_session_cookie(
+        response, settings, opened.token, max_age=absolute if opened.record.remember else None
+    )
+    token = csrf.issue(signer, token_hash(opened.token))
+    set_csrf_cookie(response, settings, token)
+    return token
+
+
+def end_session(response: Response, settings: Settings, signer: Signer) -> None:
+    """Clear the session cookie; the CSRF token rotates to an anonymous one."""
+    clear_session_cookie(response, settings)
+    set_csrf_cookie(response, settings, csrf.issue(signer, csrf.ANONYMOUS))

@@ -6,17 +6,15 @@ from flask import Blueprint, Response, request
 
 from .. import clock
 from ..access import bearer_credentials, current_bastion, current_principal
-from ..errors import BastionError, NotAuthenticated, Problem, problem_response
+from ..errors import NotAuthenticated, Problem, problem_response
 from ..flows import accounts
 from ..headers import no_store
 from ..logs import audit
 from ..openapi import responds
 from ..schemas import LoginInput, ProblemDetails, Registered, RegisterInput, SessionState, SignedIn
-from ..security import csrf
-from ..security.tokens import token_hash
-from ..sessions import OpenedSession, lifetimes
 from ..transports import browser
 from ..validation import json_body
+from .browser import request_client, sign_in_browser, sign_out_browser, start_browser_session
 from .render import session_public, user_public
 
 bp = Blueprint("bastion_auth", __name__)
@@ -25,23 +23,6 @@ bp.after_request(no_store)
 
 def _auth_body_limit() -> int:
     return current_bastion().settings.auth_max_body
-
-
-def _client() -> accounts.Client:
-    return accounts.Client(ip=request.remote_addr or "", user_agent=request.user_agent.string)
-
-
-def _start_browser_session(response: Response, opened: OpenedSession) -> str:
-    """Set the session cookie and a CSRF token bound to the new session; return the token."""
-    state = current_bastion()
-    settings = state.settings
-    _, absolute = lifetimes(settings, opened.record.remember)
-    browser.set_session_cookie(
-        response, settings, opened.token, max_age=absolute if opened.record.remember else None
-    )
-    token = csrf.issue(state.csrf_signer, token_hash(opened.token))
-    browser.set_csrf_cookie(response, settings, token)
-    return token
 
 
 @bp.get("/session")
@@ -93,13 +74,13 @@ def register(body: RegisterInput) -> Response:
             state.settings,
             kind="browser",
             remember=False,
-            client=_client(),
+            client=request_client(),
             replacing=browser.session_token(request, state.settings),
             now=now,
         )
     audit("user_registered", user_id=user.id)
     response = Response(status=201, mimetype="application/json")
-    token = _start_browser_session(response, opened)
+    token = start_browser_session(response, opened)
     response.set_data(
         Registered(
             user=user_public(user), session=session_public(opened.record), csrf_token=token
@@ -115,39 +96,15 @@ def register(body: RegisterInput) -> Response:
 @responds(429, ProblemDetails, "Too many attempts")
 def login(body: LoginInput) -> Response:
     """Sign in with an email or username and a password."""
-    state = current_bastion()
-    now = clock.now()
-    try:
-        with state.db.transaction() as db:
-            user = accounts.authenticate(
-                db,
-                state.passwords,
-                state.settings,
-                state.limits,
-                identity=body.identity,
-                password=body.password,
-                ip=request.remote_addr or "",
-                now=now,
-            )
-            opened = accounts.sign_in(
-                db,
-                user,
-                state.settings,
-                kind="browser",
-                remember=body.remember,
-                client=_client(),
-                replacing=browser.session_token(request, state.settings),
-                now=now,
-            )
-    except BastionError as error:
-        audit("login_failed", reason=error.code)
-        raise
-    audit("login_succeeded", user_id=user.id, session_id=opened.record.id)
     response = Response(mimetype="application/json")
-    token = _start_browser_session(response, opened)
+    signed_in = sign_in_browser(
+        response, identity=body.identity, password=body.password, remember=body.remember
+    )
     response.set_data(
         SignedIn(
-            user=user_public(user), session=session_public(opened.record), csrf_token=token
+            user=user_public(signed_in.user),
+            session=session_public(signed_in.opened.record),
+            csrf_token=signed_in.csrf_token,
         ).model_dump_json()
     )
     return response
@@ -157,18 +114,6 @@ def login(body: LoginInput) -> Response:
 @responds(204, None, "Signed out; cookies cleared")
 def logout() -> Response:
     """Sign out: the server-side session is deleted and the cookies cleared."""
-    state = current_bastion()
     response = Response(status=204)
-    principal = current_principal() if bearer_credentials() is not None else None
-    with state.db.transaction() as db:
-        if principal is not None:
-            accounts.sign_out(db, session_id=principal.session_id)
-        else:
-            accounts.sign_out(db, token=browser.session_token(request, state.settings))
-    if bearer_credentials() is None:
-        browser.clear_session_cookie(response, state.settings)
-        browser.set_csrf_cookie(
-            response, state.settings, csrf.issue(state.csrf_signer, csrf.ANONYMOUS)
-        )
-    audit("logout", session_id=principal.session_id if principal else None)
+    sign_out_browser(response)
     return response
