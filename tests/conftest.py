@@ -6,7 +6,9 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,11 +44,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-@pytest.fixture
-def database_url(tmp_path: Any) -> Iterator[str]:
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
     """A database nobody else uses: a new SQLite file, or a new PostgreSQL schema."""
     if not ON_POSTGRES:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{directory / 'test.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = create_engine(DATABASE_URL, isolation_level="AUTOCOMMIT")
@@ -59,6 +61,12 @@ def database_url(tmp_path: Any) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 def config_for_tests(database_url: str, **overrides: Any) -> dict[str, Any]:
