@@ -1,0 +1,424 @@
+import { readCookie, documentCookies } from "./cookies";
+import { ApiError, toProblem } from "./errors";
+import { Emitter } from "./events";
+import type {
+  Article,
+  ArticleCreate,
+  ArticleQuery,
+  ArticleUpdate,
+  LoginInput,
+  Page,
+  RegisterInput,
+  Registered,
+  SessionState,
+  SignedIn,
+  Tagged,
+  TokenInput,
+  TokenPair,
+  User,
+} from "./types";
+
+export type Mode = "browser" | "bearer";
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** Where the CSRF token comes from: the readable cookie, the last response body, or auto. */
+export type CsrfSource = "auto" | "cookie" | "body";
+
+export interface ClientOptions {
+  /** Origin (and optional path prefix) of the API; "" means the page's own origin. */
+  baseUrl?: string;
+  /** `browser`: cookie session + CSRF (SPAs). `bearer`: access + refresh tokens (Node scripts). */
+  mode?: Mode;
+  /** The fetch to use; defaults to the global one. */
+  fetch?: typeof fetch;
+  /** Browser mode: where to read the CSRF token (default `auto`: the cookie when readable). */
+  csrfSource?: CsrfSource;
+  /** Browser mode: how to read cookies; defaults to `document.cookie` (tests inject their own). */
+  cookies?: () => string;
+  /** Browser mode: names of the CSRF cookie and header (Bastion's defaults). */
+  csrfCookie?: string;
+  csrfHeader?: string;
+  /** Bearer mode: tokens obtained earlier (kept in memory only). */
+  tokens?: Pick<TokenPair, "access_token" | "refresh_token">;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined | null>;
+  headers?: Record<string, string>;
+  /**
+   * A credential check (login, register, token): its 401 means "wrong password", never
+   * "your session expired", so it neither emits `session-expired` nor refreshes tokens.
+   */
+  credentials?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ApiResponse<T> {
+  data: T;
+  status: number;
+  headers: Headers;
+}
+
+export interface ClientEvents {
+  /** An authenticated call got 401 after the user had been signed in (session revoked/expired). */
+  "session-expired": ApiError;
+  /** The signed-in user changed (sign in, sign out, expiry): the user or null. */
+  "user-changed": User | null;
+}
+
+const UNSAFE = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
+
+function hasInvalidTokenChallenge(headers: Headers): boolean {
+  const challenge = headers.get("WWW-Authenticate") ?? "";
+  return /^\s*Bearer\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
+}
+
+function isProblem(headers: Headers): boolean {
+  return (headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/problem+json");
+}
+
+function isJson(headers: Headers): boolean {
+  const type = (headers.get("Content-Type") ?? "").toLowerCase();
+  return type.startsWith("application/json") || type.startsWith("application/problem+json");
+}
+
+/**
+ * A client for a Bastion API. Never stores anything in `localStorage` or `sessionStorage`:
+ * in browser mode the credential is the HttpOnly session cookie, in bearer mode the tokens live
+ * in this object's memory only.
+ */
+export class BastionClient {
+  readonly mode: Mode;
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly csrfSource: CsrfSource;
+  private readonly cookies: () => string;
+  private readonly csrfCookie: string;
+  private readonly csrfHeader: string;
+  private readonly events = new Emitter<ClientEvents>();
+  private bodyCsrfToken: string | null = null;
+  private currentUser: User | null = null;
+  private signedIn = false;
+  private accessToken: string | null;
+  private refreshToken: string | null;
+  private refreshing: Promise<boolean> | null = null;
+
+  constructor(options: ClientOptions = {}) {
+    this.mode = options.mode ?? "browser";
+    this.baseUrl = (options.baseUrl ?? "").replace(/\/+$/, "");
+    const globalFetch = typeof fetch === "undefined" ? undefined : fetch;
+    const chosen = options.fetch ?? globalFetch;
+    if (!chosen) throw new Error("No fetch available: pass options.fetch");
+    // Keep `this` unbound: window.fetch throws "Illegal invocation" when called as a method.
+    this.fetchImpl = (input, init) => chosen(input, init);
+    this.csrfSource = options.csrfSource ?? "auto";
+    this.cookies = options.cookies ?? documentCookies;
+    this.csrfCookie = options.csrfCookie ?? "XSRF-TOKEN";
+    this.csrfHeader = options.csrfHeader ?? "X-XSRF-TOKEN";
+    this.accessToken = options.tokens?.access_token ?? null;
+    this.refreshToken = options.tokens?.refresh_token ?? null;
+    this.signedIn = this.accessToken !== null;
+  }
+
+  /** Subscribe to `session-expired` or `user-changed`; returns the unsubscribe function. */
+  on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** The signed-in user as last seen by this client (browser mode), or null. */
+  get user(): User | null {
+    return this.currentUser;
+  }
+
+  /** The CSRF token that unsafe requests will carry (null when none is known yet). */
+  csrfToken(): string | null {
+    if (this.csrfSource !== "body") {
+      const fromCookie = readCookie(this.cookies(), this.csrfCookie);
+      if (fromCookie) return fromCookie;
+      if (this.csrfSource === "cookie") return null;
+    }
+    return this.bodyCsrfToken;
+  }
+
+  /** Bearer mode: the tokens held in memory (for a script that wants to hand them on). */
+  tokens(): { access_token: string | null; refresh_token: string | null } {
+    return { access_token: this.accessToken, refresh_token: this.refreshToken };
+  }
+
+  // ---- the transport -------------------------------------------------------------------------
+
+  /** Send one request; resolves with the parsed JSON (undefined for 204) or rejects with ApiError. */
+  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const sentWithToken = this.accessToken;
+    let response: ApiResponse<T>;
+    try {
+      response = await this.send<T>(method, path, options);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (this.mode === "browser" && error.status === 403 && error.code === "csrf_failed" && UNSAFE.has(method)) {
+        // Our token went stale (another tab signed in or out): fetch the current one, retry once.
+        await this.refreshCsrfToken();
+        return this.afterAuthFailure(await this.settle(() => this.send<T>(method, path, options)), options);
+      }
+      if (
+        this.mode === "bearer" &&
+        error.status === 401 &&
+        !options.credentials &&
+        this.refreshToken !== null &&
+        hasInvalidTokenChallenge(error.headers)
+      ) {
+        if (!(await this.refreshOnce(sentWithToken))) return this.afterAuthFailure({ error }, options);
+        return this.afterAuthFailure(await this.settle(() => this.send<T>(method, path, options)), options);
+      }
+      return this.afterAuthFailure({ error }, options);
+    }
+    return response;
+  }
+
+  private async settle<T>(call: () => Promise<ApiResponse<T>>): Promise<{ value: ApiResponse<T> } | { error: unknown }> {
+    try {
+      return { value: await call() };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  private afterAuthFailure<T>(
+    outcome: { value: ApiResponse<T> } | { error: unknown },
+    options: RequestOptions,
+  ): ApiResponse<T> {
+    if ("value" in outcome) return outcome.value;
+    const error = outcome.error;
+    if (error instanceof ApiError && error.status === 401 && !options.credentials) this.expire(error);
+    throw error;
+  }
+
+  private expire(error: ApiError): void {
+    const wasSignedIn = this.signedIn;
+    this.signedIn = false;
+    this.accessToken = null;
+    this.refreshToken = null;
+    if (this.currentUser !== null) {
+      this.currentUser = null;
+      this.events.emit("user-changed", null);
+    }
+    if (wasSignedIn) this.events.emit("session-expired", error);
+  }
+
+  private url(path: string, query?: RequestOptions["query"]): string {
+    let url = this.baseUrl + path;
+    if (query) {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) {
+        if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+      }
+      const text = params.toString();
+      if (text) url += (url.includes("?") ? "&" : "?") + text;
+    }
+    return url;
+  }
+
+  private async send<T>(method: HttpMethod, path: string, options: RequestOptions): Promise<ApiResponse<T>> {
+    const headers = new Headers({ Accept: "application/json, application/problem+json" });
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
+    const init: RequestInit = { method, headers, signal: options.signal };
+    if (options.body !== undefined) {
+      headers.set("Content-Type", "application/json");
+      init.body = JSON.stringify(options.body);
+    }
+    if (this.mode === "browser") {
+      init.credentials = "include";
+      if (UNSAFE.has(method)) {
+        const token = this.csrfToken();
+        if (token) headers.set(this.csrfHeader, token);
+      }
+    } else {
+      init.credentials = "omit";
+      if (this.accessToken && !options.credentials) headers.set("Authorization", `Bearer ${this.accessToken}`);
+    }
+    let raw: Response;
+    try {
+      raw = await this.fetchImpl(this.url(path, options.query), init);
+    } catch (cause) {
+      if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
+      throw new ApiError(0, null, new Headers(), "The server could not be reached.");
+    }
+    let data: unknown = undefined;
+    if (raw.status !== 204 && isJson(raw.headers)) {
+      try {
+        data = await raw.json();
+      } catch {
+        data = undefined;
+      }
+    } else if (raw.status !== 204) {
+      await raw.text().catch(() => "");
+    }
+    if (!raw.ok) {
+      const problem = isProblem(raw.headers) || isJson(raw.headers) ? toProblem(data, raw.status) : null;
+      // A 401 from GET /api/auth/session still carries the CSRF token for the next sign-in.
+      this.rememberCsrf(problem);
+      throw new ApiError(raw.status, problem, raw.headers, raw.statusText);
+    }
+    this.rememberCsrf(data);
+    return { data: data as T, status: raw.status, headers: raw.headers };
+  }
+
+  private rememberCsrf(body: unknown): void {
+    if (typeof body === "object" && body !== null) {
+      const token = (body as Record<string, unknown>).csrf_token;
+      if (typeof token === "string" && token) this.bodyCsrfToken = token;
+    }
+  }
+
+  private setUser(user: User | null): void {
+    this.signedIn = user !== null;
+    const changed = (this.currentUser?.id ?? null) !== (user?.id ?? null);
+    this.currentUser = user;
+    if (changed) this.events.emit("user-changed", user);
+  }
+
+  private async refreshCsrfToken(): Promise<void> {
+    try {
+      await this.send<SessionState>("GET", "/api/auth/session", {});
+    } catch {
+      // A 401 still carried a token (remembered in send); anything else: retry with what we have.
+    }
+  }
+
+  /**
+   * Refresh the token pair once, shared by every call that saw the same expired token; resolves
+   * true when there is a fresh access token to retry with.
+   */
+  private refreshOnce(expiredToken: string | null): Promise<boolean> {
+    if (this.refreshing) return this.refreshing;
+    // Another call already refreshed after this one was sent: just retry with the new token.
+    if (this.accessToken !== expiredToken) return Promise.resolve(this.accessToken !== null);
+    const refreshToken = this.refreshToken;
+    if (refreshToken === null) return Promise.resolve(false);
+    this.refreshing = (async () => {
+      try {
+        const { data } = await this.send<TokenPair>("POST", "/api/token/refresh", {
+          body: { refresh_token: refreshToken },
+          credentials: true,
+        });
+        this.accessToken = data.access_token;
+        this.refreshToken = data.refresh_token;
+        return true;
+      } catch {
+        // The refresh token is dead too (revoked, reused, expired): the session is over.
+        this.accessToken = null;
+        this.refreshToken = null;
+        return false;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  // ---- browser auth --------------------------------------------------------------------------
+
+  /**
+   * Start here (browser mode): `GET /api/auth/session`. Resolves with the session state when
+   * signed in, or null when not (the 401's CSRF token is kept for the next sign-in).
+   */
+  async start(): Promise<SessionState | null> {
+    try {
+      const { data } = await this.send<SessionState>("GET", "/api/auth/session", {});
+      this.setUser(data.user);
+      return data;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        if (this.signedIn) this.expire(error); // we thought we were signed in: tell the app
+        this.setUser(null);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  readonly auth = {
+    session: (): Promise<SessionState | null> => this.start(),
+    login: async (input: LoginInput): Promise<SignedIn> => {
+      const { data } = await this.request<SignedIn>("POST", "/api/auth/login", { body: input, credentials: true });
+      this.setUser(data.user);
+      return data;
+    },
+    register: async (input: RegisterInput): Promise<Registered> => {
+      const { data } = await this.request<Registered>("POST", "/api/auth/register", {
+        body: input,
+        credentials: true,
+      });
+      this.setUser(data.user);
+      return data;
+    },
+    logout: async (): Promise<void> => {
+      try {
+        await this.request<undefined>("POST", "/api/auth/logout", { credentials: true });
+      } finally {
+        this.setUser(null);
+        this.accessToken = null;
+        this.refreshToken = null;
+      }
+      // The server issued a new anonymous CSRF token; a cross-origin page learns it from here.
+      if (this.mode === "browser") await this.refreshCsrfToken();
+    },
+  };
+
+  // ---- bearer tokens (issue 5) ---------------------------------------------------------------
+
+  readonly token = {
+    /** `POST /api/token`: exchange a password for an access + refresh token pair (in memory). */
+    obtain: async (input: TokenInput): Promise<TokenPair> => {
+      const { data } = await this.request<TokenPair>("POST", "/api/token", { body: input, credentials: true });
+      this.accessToken = data.access_token;
+      this.refreshToken = data.refresh_token;
+      this.signedIn = true;
+      return data;
+    },
+    /** Refresh now (normally automatic on an `invalid_token` 401). */
+    refresh: (): Promise<boolean> => this.refreshOnce(this.accessToken),
+    /** Forget the tokens held in memory. */
+    forget: (): void => {
+      this.accessToken = null;
+      this.refreshToken = null;
+      this.signedIn = false;
+    },
+  };
+
+  // ---- articles (issue 3) --------------------------------------------------------------------
+
+  readonly articles = {
+    list: async (query: ArticleQuery = {}, signal?: AbortSignal): Promise<Page<Article>> => {
+      const { data } = await this.request<Page<Article>>("GET", "/api/articles", { query: { ...query }, signal });
+      return data;
+    },
+    get: async (id: number, signal?: AbortSignal): Promise<Tagged<Article>> => {
+      const { data, headers } = await this.request<Article>("GET", `/api/articles/${id}`, { signal });
+      return { data, etag: headers.get("ETag") };
+    },
+    create: async (input: ArticleCreate): Promise<Tagged<Article>> => {
+      const { data, headers } = await this.request<Article>("POST", "/api/articles", { body: input });
+      return { data, etag: headers.get("ETag") };
+    },
+    /** Partial update; pass the ETag you read as `ifMatch` so a concurrent edit answers 412. */
+    update: async (id: number, input: ArticleUpdate, ifMatch?: string | null): Promise<Tagged<Article>> => {
+      const { data, headers } = await this.request<Article>("PATCH", `/api/articles/${id}`, {
+        body: input,
+        headers: ifMatch ? { "If-Match": ifMatch } : {},
+      });
+      return { data, etag: headers.get("ETag") };
+    },
+    remove: async (id: number, ifMatch?: string | null): Promise<void> => {
+      await this.request<undefined>("DELETE", `/api/articles/${id}`, {
+        headers: ifMatch ? { "If-Match": ifMatch } : {},
+      });
+    },
+  };
+}
+
+/** Create a client: `createClient({ baseUrl: "", mode: "browser" })`. */
+export function createClient(options: ClientOptions = {}): BastionClient {
+  return new BastionClient(options);
+}
