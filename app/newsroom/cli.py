@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
-from flask_bastion import current_bastion
+from flask_bastion import BastionError, User, current_bastion
 
-from . import create_app, migrate
+from . import admin_tasks, create_app, migrate, seed
 
 
 @click.group(
@@ -64,6 +68,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from granian.constants import Interfaces
 
     migrate.upgrade(current_bastion().db.engine)
+    if not admin_tasks.has_users(current_bastion().db.engine):
+        click.echo(admin_tasks.FIRST_RUN_HINT, err=True)
     current_bastion().db.engine.dispose()  # workers fork: they must not share our connections
     click.echo(f"newsroom serving on http://{host}:{port}", err=True)
     Granian(
@@ -75,3 +81,117 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         blocking_threads=threads,
         log_access=False,
     ).serve()
+
+
+@contextmanager
+def _task_errors() -> Iterator[None]:
+    """Domain and database errors as one clear line (and exit status 1), never a traceback."""
+    try:
+        yield
+    except BastionError as error:
+        details = "".join(f"\n  {e.field}: {e.message}" for e in error.errors)
+        raise click.ClickException(f"{error.detail}{details}") from None
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.ClickException(
+            f"database error: {reason}\n  Is the schema current? Run `newsroom db upgrade`."
+        ) from None
+
+
+def _read_password() -> str:
+    """Prompted twice on a terminal, else one line of stdin: a password never goes in argv."""
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise click.ClickException("no password on stdin (send it as one line).")
+    return password
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.argument("username")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="ROLE",
+    help=f"Give a role (repeatable): {', '.join(admin_tasks.KNOWN_ROLES)}.",
+)
+@with_appcontext
+def user_create(email: str, username: str, roles: tuple[str, ...]) -> None:
+    """Create an active account; the password is prompted for, or read from stdin."""
+    with _task_errors():
+        admin_tasks.check_roles(roles)
+        password = _read_password()
+        created = admin_tasks.create_user(
+            current_bastion(), email=email, username=username, password=password, roles=roles
+        )
+    click.echo(f"created user {created.username} (id {created.id}, roles: {_roles(created)})")
+
+
+@user.command("set-roles")
+@click.argument("username")
+@click.argument("roles", nargs=-1, metavar="ROLE...")
+@click.option("--clear", is_flag=True, help="Remove every role (when no ROLE is given).")
+@with_appcontext
+def user_set_roles(username: str, roles: tuple[str, ...], clear: bool) -> None:
+    """Replace a user's roles; they apply on the user's next request."""
+    if not roles and not clear:
+        raise click.UsageError("give at least one ROLE, or --clear to remove every role.")
+    if roles and clear:
+        raise click.UsageError("--clear takes no ROLE.")
+    with _task_errors():
+        updated = admin_tasks.set_roles(current_bastion(), username, roles)
+    click.echo(f"{updated.username} roles: {_roles(updated)}")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def user_deactivate(username: str) -> None:
+    """Deactivate an account and end all its sessions at once."""
+    with _task_errors():
+        ended = admin_tasks.deactivate(current_bastion(), username)
+    click.echo(f"deactivated {username}; ended {ended} session(s)")
+
+
+def _roles(user: User) -> str:
+    return ", ".join(user.role_names) or "none"
+
+
+@main.command("seed")
+@click.option(
+    "--articles",
+    type=click.IntRange(min=0, max=100_000_000),
+    default=100,
+    show_default=True,
+    help="How many articles to add.",
+)
+@with_appcontext
+def seed_command(articles: int) -> None:
+    """Load demo users (once) and add demo articles by them.
+
+    The demo users are created on the first run, with a generated password printed once;
+    later runs keep them and add more articles.
+    """
+    state = current_bastion()
+    with (
+        _task_errors(),
+        click.progressbar(length=articles, label="articles", file=sys.stderr) as bar,
+    ):
+        result = seed.seed(state, articles=articles, progress=bar.update)
+    names = ", ".join(
+        f"{u.username} ({', '.join(u.roles)})" if u.roles else u.username for u in result.users
+    )
+    if result.password is not None:
+        click.echo(f"demo users created: {names}")
+        click.echo(f"demo password (shown once): {result.password}")
+    else:
+        click.echo(f"demo users already exist (password unchanged): {names}")
+    click.echo(f"added {result.articles} articles")
