@@ -30,6 +30,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .views import health
 
     app.register_blueprint(health.bp, url_prefix="/api")
+
+    from .views import signin, spa
+
+    app.register_blueprint(signin.bp)
+    app.register_blueprint(spa.bp)
     return app
 
 

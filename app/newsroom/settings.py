@@ -55,5 +55,6 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SPA_DIST": env.get("NEWSROOM_SPA_DIST") or None,  # None: web/dist of the source tree
     }
     return config

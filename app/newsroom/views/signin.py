@@ -1,0 +1,161 @@
+"""Server-rendered sign-in and sign-out: HTML forms that work without JavaScript.
+
+They share flask_bastion's flows and cookie helpers with the JSON API; the CSRF rule is the
+same too (the app-wide hook checks the ``csrf_token`` form field against the XSRF-TOKEN cookie).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from pydantic import ValidationError
+
+from flask_bastion import current_bastion
+from flask_bastion.access import current_principal
+from flask_bastion.config import origin_of
+from flask_bastion.errors import (
+    AccountDisabled,
+    BastionError,
+    CsrfFailed,
+    InvalidCredentials,
+    RateLimited,
+)
+from flask_bastion.headers import no_store
+from flask_bastion.schemas import LoginInput
+from flask_bastion.security.redirects import safe_next
+from flask_bastion.transports import browser
+from flask_bastion.views.browser import sign_in_browser, sign_out_browser
+
+bp = Blueprint("signin", __name__)
+bp.after_request(no_store)  # the pages carry a CSRF token and say who is signed in
+
+APP_HOME = "/app/"
+FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+IDENTITY_FIELDS = ("identity", "username", "email")  # the JSON login's aliases
+TRUE_VALUES = frozenset({"on", "true", "1", "yes"})
+MESSAGES = {
+    InvalidCredentials: "The email, username or password is wrong.",
+    AccountDisabled: "This account has been deactivated.",
+    RateLimited: "Too many attempts. Wait a minute and try again.",
+    CsrfFailed: "This form expired. Please try again.",
+}
+
+
+def see_other(location: str) -> Response:
+    """303: after a form POST (or for any GET) the browser follows with a GET."""
+    return Response(status=303, headers={"Location": location})
+
+
+def _csrf_token(response: Response) -> str:
+    state = current_bastion()
+    return browser.ensure_csrf_token(request, response, state.settings, state.csrf_signer)
+
+
+def _page(
+    template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> Response:
+    response = Response(status=status, mimetype="text/html")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    html = render_template(template, csrf_token=_csrf_token(response), **context)
+    response.set_data(html)
+    return response
+
+
+def _next_target() -> str:
+    return safe_next(request.values.get("next"), APP_HOME)
+
+
+def _login_page(status: int = 200, error: str | None = None, **extra: Any) -> Response:
+    return _page(
+        "login.html",
+        status,
+        error=error,
+        next=_next_target(),
+        identity=extra.pop("identity", ""),
+        remember=extra.pop("remember", False),
+        **extra,
+    )
+
+
+@bp.get("/login")
+def login_form() -> Response:
+    """The sign-in form; a signed-in browser goes straight on to ``next``."""
+    if current_principal() is not None:
+        return see_other(_next_target())
+    return _login_page()
+
+
+@bp.post("/login")
+def login() -> Response:
+    """Sign in from the HTML form, then go to ``next`` when it is a local path, else /app/."""
+    if request.mimetype not in FORM_MIMETYPES:
+        return _login_page(415, "Send the form as a web form.")
+    if (request.content_length or 0) > current_bastion().settings.auth_max_body:
+        return _login_page(413, "The form is too large.")
+    identity = next((request.form[f] for f in IDENTITY_FIELDS if request.form.get(f)), "")
+    remember = request.form.get("remember", "").lower() in TRUE_VALUES
+    try:
+        body = LoginInput.model_validate(
+            {"identity": identity, "password": request.form.get("password", "")}
+        )
+    except ValidationError:
+        return _login_page(
+            422, "Enter your email or username and your password.", identity=identity
+        )
+    response = see_other(_next_target())
+    try:
+        sign_in_browser(response, identity=body.identity, password=body.password, remember=remember)
+    except (InvalidCredentials, AccountDisabled, RateLimited) as error:
+        return _login_page(
+            error.status,
+            MESSAGES[type(error)],
+            headers=error.headers,
+            identity=identity,
+            remember=remember,
+        )
+    return response
+
+
+def _is_same_origin() -> bool:
+    """Did this GET come from one of our own pages? Only then may it sign out without asking."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    ours = {origin_of(request.host_url), current_bastion().settings.public_origin}
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return False
+    try:
+        return origin_of(source) in ours
+    except ValueError:
+        return False
+
+
+@bp.get("/logout")
+def logout_link() -> Response:
+    """Sign out from our own pages; a link from elsewhere only gets a confirm button."""
+    if current_principal() is None:
+        return see_other("/login")
+    if not _is_same_origin():  # a cross-site link or image must not sign anyone out
+        return _page("logout.html")
+    response = see_other("/login")
+    sign_out_browser(response)
+    return response
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out (the form of the confirm page, or any page of ours)."""
+    response = see_other("/login")
+    sign_out_browser(response)
+    return response
+
+
+@bp.errorhandler(CsrfFailed)
+def csrf_failed(error: BastionError) -> Response:
+    """A stale or forged form: show the form again with a fresh token instead of JSON."""
+    if request.path == "/logout":
+        return _page("logout.html", 403, error=MESSAGES[CsrfFailed])
+    return _login_page(403, MESSAGES[CsrfFailed])
