@@ -27,9 +27,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     Bastion(app)
 
-    from .views import health
+    from .views import admin, articles, health
 
     app.register_blueprint(health.bp, url_prefix="/api")
+    app.register_blueprint(articles.bp, url_prefix="/api")
+    app.register_blueprint(admin.bp, url_prefix="/api")
 
     from .views import signin, spa
 

@@ -1,0 +1,141 @@
+"""The articles API: thin views that parse, call a flow in flows.articles, and render."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from flask import Blueprint, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
+
+from flask_bastion import auth_required, clock, current_bastion
+from flask_bastion.access import require_principal
+from flask_bastion.openapi import describe, responds
+from flask_bastion.schemas import ProblemDetails
+from flask_bastion.security.signing import Signer
+from flask_bastion.validation import json_body, query_args
+from flask_bastion.views.render import render
+
+from ..flows import articles
+from ..schemas import ArticleCreate, ArticleListing, ArticleListQuery, ArticlePublic, ArticleUpdate
+from .links import cursor_links, page_links
+
+bp = Blueprint("articles", __name__)
+CURSOR_SIGNER = "newsroom.cursor_signer"
+
+
+@bp.record_once
+def _make_cursor_signer(state: BlueprintSetupState) -> None:
+    # Derived once per app from SECRET_KEY (old keys still verify after rotation).
+    config = state.app.config
+    secrets = [config.get("SECRET_KEY"), *config.get("SECRET_KEY_FALLBACKS", [])]
+    state.app.extensions[CURSOR_SIGNER] = Signer.for_purpose(
+        [s for s in secrets if s], "newsroom-cursor"
+    )
+
+
+def _api_body_limit() -> int:
+    return current_bastion().settings.api_max_body
+
+
+def _if_match() -> Collection[str] | None:
+    """The strong entity tags of If-Match ({"*"} for a star); None when the header is absent."""
+    if "If-Match" not in request.headers:
+        return None
+    tags = request.if_match
+    return {"*"} if tags.star_tag else tags.as_set()
+
+
+def _versioned(result: articles.Versioned, status: int = 200) -> Response:
+    response = render(result.article, status)
+    response.set_etag(result.etag)
+    return response
+
+
+@bp.get("/articles")
+@auth_required
+@query_args(ArticleListQuery)
+@responds(200, ArticleListing, "A page of articles, with RFC 8288 Link headers")
+def list_articles(query: ArticleListQuery) -> Response:
+    """List articles, newest first, by page number or by cursor.
+
+    Page mode (`page`, default 1) answers `items`, `page`, `per_page`, `total` and `pages`; a page
+    past the last one is empty, not an error. Cursor mode starts with an empty `cursor=` and
+    continues with each answer's `next_cursor` (null on the last page); its cost does not grow
+    with depth, and it sorts by `-created_at` or `created_at` only. Both modes send `Link`
+    headers (first/prev/next/last). `author` filters by username, `q` searches title and body.
+    """
+    with current_bastion().db.engine.connect() as conn:
+        if query.cursor is None:
+            page = articles.list_page(conn, query)
+            response = render(page)
+            response.headers["Link"] = page_links(page.page, page.pages)
+            return response
+        signer: Signer = current_app.extensions[CURSOR_SIGNER]
+        cursor_page = articles.list_after_cursor(conn, signer, query)
+    response = render(cursor_page)
+    response.headers["Link"] = cursor_links(cursor_page.next_cursor)
+    return response
+
+
+@bp.post("/articles")
+@auth_required
+@json_body(ArticleCreate, max_body=_api_body_limit)
+@responds(201, ArticlePublic, "Created; Location and ETag headers point at it")
+def create_article(body: ArticleCreate) -> Response:
+    """Write an article as the signed-in user."""
+    principal = require_principal()
+    with current_bastion().db.engine.begin() as conn:
+        result = articles.create_article(conn, principal, body, now=clock.now())
+    response = _versioned(result, 201)
+    response.headers["Location"] = f"{request.script_root}{request.path}/{result.article.id}"
+    return response
+
+
+@bp.get("/articles/<int:article_id>")
+@auth_required
+@responds(200, ArticlePublic, "The article, with its ETag")
+@responds(404, ProblemDetails, "No such article")
+def get_article(article_id: int) -> Response:
+    """Read one article."""
+    with current_bastion().db.engine.connect() as conn:
+        result = articles.get_article(conn, article_id)
+    return _versioned(result)
+
+
+@bp.patch("/articles/<int:article_id>")
+@auth_required
+@json_body(ArticleUpdate, max_body=_api_body_limit)
+@responds(200, ArticlePublic, "Updated, with the new ETag")
+@responds(403, ProblemDetails, "Neither the author nor an editor or admin")
+@responds(404, ProblemDetails, "No such article")
+@responds(412, ProblemDetails, "If-Match names an older version: re-read and retry")
+def update_article(article_id: int, body: ArticleUpdate) -> Response:
+    """Change an article's title and/or body (the author, an editor or an admin).
+
+    Send `If-Match` with the ETag you read so that a concurrent edit is refused with 412
+    instead of being overwritten; without `If-Match` the last write wins.
+    """
+    principal = require_principal()
+    with current_bastion().db.engine.begin() as conn:
+        result = articles.update_article(
+            conn, principal, article_id, body, if_match=_if_match(), now=clock.now()
+        )
+    return _versioned(result)
+
+
+@bp.delete("/articles/<int:article_id>")
+@auth_required
+@responds(204, None, "Deleted")
+@responds(403, ProblemDetails, "Neither the author nor an editor or admin")
+@responds(404, ProblemDetails, "No such article")
+@responds(412, ProblemDetails, "If-Match names an older version")
+def delete_article(article_id: int) -> Response:
+    """Delete an article (the author, an editor or an admin); honours If-Match."""
+    principal = require_principal()
+    with current_bastion().db.engine.begin() as conn:
+        articles.delete_article(conn, principal, article_id, if_match=_if_match())
+    return Response(status=204)
+
+
+for _view in (list_articles, create_article, get_article, update_article, delete_article):
+    describe(_view, tag="articles")

@@ -1,0 +1,514 @@
+"""The articles API: create/read/update/delete, ownership, If-Match, and the error contracts."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from flask_bastion import Principal, clock, current_bastion
+from flask_bastion.errors import PreconditionFailed
+from flask_bastion.sessions import lookup
+from newsroom.flows import articles
+from newsroom.schemas import ArticleUpdate
+from tests.conftest import Auth
+from tests.newsroom_helpers import Member, article_row, insert_articles, member
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+
+
+NOT_SIGNED_IN = problem(401, "Unauthorized", "not_authenticated", "Sign in to continue.")
+NOT_EDITOR = problem(
+    403,
+    "Forbidden",
+    "not_article_editor",
+    "Only the author, an editor or an admin may change this.",
+)
+ARTICLE_NOT_FOUND = problem(404, "Not Found", "article_not_found", "No article has this id.")
+STALE = problem(
+    412, "Precondition Failed", "precondition_failed", "The resource changed since you read it."
+)
+CSRF_FAILED = problem(403, "Forbidden", "csrf_failed", "The CSRF token is missing or invalid.")
+
+
+def invalid(*errors: tuple[str, str, str]) -> dict[str, Any]:
+    return problem(
+        422,
+        "Unprocessable Entity",
+        "validation_failed",
+        "Some fields are invalid.",
+        errors=[{"field": f, "code": c, "message": m} for f, c, m in errors],
+    )
+
+
+@pytest.fixture
+def alice(app: Flask) -> Member:
+    return member(app, "alice")
+
+
+@pytest.fixture
+def article(alice: Member) -> dict[str, Any]:
+    response = alice.post("/api/articles", {"title": "First", "body": "Hello"})
+    assert response.status_code == 201
+    return dict(response.json, etag=response.headers["ETag"])
+
+
+def test_create_then_read(alice: Member) -> None:
+    response = alice.post("/api/articles", {"title": "  Hello  ", "body": "World"})
+    assert response.status_code == 201
+    body = response.json
+    assert body == {
+        "id": body["id"],
+        "title": "Hello",
+        "body": "World",
+        "author": {"id": alice.id, "username": "alice"},
+        "created_at": body["created_at"],
+        "updated_at": body["created_at"],
+    }
+    assert response.headers["Location"] == f"/api/articles/{body['id']}"
+    etag = response.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+
+    again = alice.get(response.headers["Location"])
+    assert again.status_code == 200
+    assert again.json == body
+    assert again.headers["ETag"] == etag
+
+
+def test_another_user_reads_it_too(app: Flask, article: dict[str, Any]) -> None:
+    bob = member(app, "bob")
+    response = bob.get(f"/api/articles/{article['id']}")
+    assert response.status_code == 200
+    assert response.json["author"] == {"id": article["author"]["id"], "username": "alice"}
+
+
+ENDPOINTS = [
+    ("get", "/api/articles"),
+    ("post", "/api/articles"),
+    ("get", "/api/articles/1"),
+    ("patch", "/api/articles/1"),
+    ("delete", "/api/articles/1"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_anonymous_gets_401(app: Flask, auth: Auth, method: str, path: str) -> None:
+    author = member(app, "alice")
+    insert_articles(app, author.id, 1)
+    headers = auth.headers()  # a valid anonymous CSRF token: the 401 is about the sign-in
+    response = getattr(auth.client, method)(path, json={"title": "t", "body": "b"}, headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == PROBLEM
+    assert response.json == NOT_SIGNED_IN
+
+
+@pytest.mark.parametrize(("method", "path"), [e for e in ENDPOINTS if e[0] != "get"])
+def test_cookie_writes_need_the_csrf_token(
+    app: Flask, alice: Member, method: str, path: str
+) -> None:
+    insert_articles(app, alice.id, 1)
+    json = {"title": "t", "body": "b"}
+    call = getattr(alice.client, method)
+    response = call(path, json=json)
+    assert response.status_code == 403
+    assert response.json == CSRF_FAILED
+    cross_site = call(path, json=json, headers=alice.headers(Origin="https://evil.example"))
+    assert cross_site.status_code == 403
+    assert cross_site.json == problem(
+        403, "Forbidden", "csrf_failed", "Cross-site requests from this origin are not allowed."
+    )
+    # Control: the same request with the token echoed goes through.
+    assert call(path, json=json, headers=alice.headers()).status_code in (200, 201, 204)
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_malformed_json_is_400(alice: Member, article: dict[str, Any], method: str) -> None:
+    path = "/api/articles" if method == "post" else f"/api/articles/{article['id']}"
+    response = getattr(alice.client, method)(
+        path, data="{not json", headers=alice.headers(**{"Content-Type": "application/json"})
+    )
+    assert response.status_code == 400
+    assert response.json == problem(
+        400, "Bad Request", "malformed_json", "The request body is not valid JSON."
+    )
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_not_json_is_415(alice: Member, article: dict[str, Any], method: str) -> None:
+    path = "/api/articles" if method == "post" else f"/api/articles/{article['id']}"
+    response = getattr(alice.client, method)(
+        path, data="title=x", headers=alice.headers(**{"Content-Type": "text/plain"})
+    )
+    assert response.status_code == 415
+    assert response.json["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_oversized_body_is_413(
+    app: Flask, alice: Member, article: dict[str, Any], method: str
+) -> None:
+    path = "/api/articles" if method == "post" else f"/api/articles/{article['id']}"
+    limit = app.extensions["bastion"].settings.api_max_body
+    response = getattr(alice.client, method)(
+        path, json={"title": "t", "body": "x" * limit}, headers=alice.headers()
+    )
+    assert response.status_code == 413
+    assert response.json == problem(
+        413, "Request Entity Too Large", "body_too_large", "The request body is too large."
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "errors"),
+    [
+        ({}, [("title", "missing", "Field required"), ("body", "missing", "Field required")]),
+        ({"title": 3, "body": "b"}, [("title", "string_type", "Input should be a valid string")]),
+        (
+            {"title": "   ", "body": "b"},
+            [("title", "string_too_short", "String should have at least 1 character")],
+        ),
+        (
+            {"title": "t" * 201, "body": "b"},
+            [("title", "string_too_long", "String should have at most 200 characters")],
+        ),
+        (
+            {"title": "t", "body": ""},
+            [("body", "string_too_short", "String should have at least 1 character")],
+        ),
+        (
+            {"title": "t", "body": "a\x00b"},
+            [
+                (
+                    "body",
+                    "invalid_characters",
+                    "Text must not contain NUL characters or lone surrogates.",
+                )
+            ],
+        ),
+    ],
+)
+def test_create_validation(alice: Member, payload: Any, errors: Any) -> None:
+    response = alice.post("/api/articles", payload)
+    assert response.status_code == 422
+    assert response.json == invalid(*errors)
+
+
+def test_create_rejects_a_json_array(alice: Member) -> None:
+    response = alice.post("/api/articles", [{"title": "t", "body": "b"}])
+    assert response.status_code == 422
+    assert response.json == problem(
+        422,
+        "Unprocessable Entity",
+        "validation_failed",
+        "The body must be a JSON object.",
+        errors=[{"field": "body", "code": "type", "message": "Expected a JSON object."}],
+    )
+
+
+READONLY = {
+    "id": 999,
+    "author": {"id": 2, "username": "mallory"},
+    "author_id": 2,
+    "created_at": "2000-01-01T00:00:00Z",
+    "updated_at": "2000-01-01T00:00:00Z",
+    "version": 7,
+}
+
+
+@pytest.mark.parametrize("field", sorted(READONLY))
+def test_mass_assignment_is_refused(
+    app: Flask, alice: Member, article: dict[str, Any], field: str
+) -> None:
+    extra = {field: READONLY[field]}
+    created = alice.post("/api/articles", {"title": "t", "body": "b", **extra})
+    patched = alice.patch(f"/api/articles/{article['id']}", {"title": "t", **extra})
+    for response in (created, patched):
+        assert response.status_code == 422
+        assert response.json == invalid(
+            (field, "extra_forbidden", "Extra inputs are not permitted")
+        )
+    row = article_row(app, article["id"])
+    assert (row.title, row.author_id, row.version) == ("First", alice.id, 1)
+
+
+@pytest.mark.parametrize(
+    ("payload", "errors"),
+    [
+        (
+            {"title": None},
+            [("title", "value_error", "Leave the field out rather than sending null.")],
+        ),
+        ({"body": 5}, [("body", "string_type", "Input should be a valid string")]),
+        ({"title": ""}, [("title", "string_too_short", "String should have at least 1 character")]),
+    ],
+)
+def test_update_validation(
+    alice: Member, article: dict[str, Any], payload: Any, errors: Any
+) -> None:
+    response = alice.patch(f"/api/articles/{article['id']}", payload)
+    assert response.status_code == 422
+    assert response.json == invalid(*errors)
+
+
+def test_partial_update_keeps_the_other_fields(alice: Member, article: dict[str, Any]) -> None:
+    response = alice.patch(f"/api/articles/{article['id']}", {"body": "Changed"})
+    assert response.status_code == 200
+    body = response.json
+    assert body["title"] == "First"
+    assert body["body"] == "Changed"
+    assert body["created_at"] == article["created_at"]
+    assert body["updated_at"] > article["updated_at"]
+    assert response.headers["ETag"] != article["etag"]
+    assert alice.get(f"/api/articles/{article['id']}").json == body
+
+
+def test_empty_patch_changes_nothing(alice: Member, article: dict[str, Any]) -> None:
+    response = alice.patch(f"/api/articles/{article['id']}", {})
+    assert response.status_code == 200
+    assert response.headers["ETag"] == article["etag"]
+    assert response.json == {k: v for k, v in article.items() if k != "etag"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/articles/abc",
+        "/api/articles/1.5",
+        "/api/articles/-1",
+        "/api/articles/0",
+        "/api/articles/424242",
+        f"/api/articles/{2**31}",
+        f"/api/articles/{2**63}",
+        f"/api/articles/{10**40}",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_unknown_article_is_404_problem(alice: Member, path: str, method: str) -> None:
+    kwargs: dict[str, Any] = {"headers": alice.headers()}
+    if method == "patch":
+        kwargs["json"] = {"title": "t"}
+    response = getattr(alice.client, method)(path, **kwargs)
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+    numeric = path.rsplit("/", 1)[1].isdigit()
+    expected = (
+        ARTICLE_NOT_FOUND
+        if numeric
+        else problem(404, "Not Found", "not_found", "Nothing is found at this address.")
+    )
+    assert response.json == expected
+
+
+# Who may change alice's article: the author, editors and admins; not another writer.
+WHO = [
+    ("alice", (), True),
+    ("bob", (), False),
+    ("erin", ("editor",), True),
+    ("adam", ("admin",), True),
+]
+
+
+@pytest.mark.parametrize(("username", "roles", "allowed"), WHO)
+def test_who_may_edit(
+    app: Flask, alice: Member, article: dict[str, Any], username: str, roles: Any, allowed: bool
+) -> None:
+    actor = alice if username == "alice" else member(app, username, *roles)
+    response = actor.patch(f"/api/articles/{article['id']}", {"title": f"By {username}"})
+    if allowed:
+        assert response.status_code == 200
+        assert response.json["title"] == f"By {username}"
+        assert response.json["author"] == {"id": alice.id, "username": "alice"}
+    else:
+        assert response.status_code == 403
+        assert response.json == NOT_EDITOR
+        assert article_row(app, article["id"]).title == "First"
+
+
+@pytest.mark.parametrize(("username", "roles", "allowed"), WHO)
+def test_who_may_delete(
+    app: Flask, alice: Member, article: dict[str, Any], username: str, roles: Any, allowed: bool
+) -> None:
+    actor = alice if username == "alice" else member(app, username, *roles)
+    response = actor.delete(f"/api/articles/{article['id']}")
+    if allowed:
+        assert response.status_code == 204
+        assert response.data == b""
+        assert alice.get(f"/api/articles/{article['id']}").status_code == 404
+    else:
+        assert response.status_code == 403
+        assert response.json == NOT_EDITOR
+        assert article_row(app, article["id"]) is not None
+
+
+def test_if_match_with_the_current_etag_succeeds(alice: Member, article: dict[str, Any]) -> None:
+    path = f"/api/articles/{article['id']}"
+    first = alice.patch(path, {"title": "Two"}, headers={"If-Match": article["etag"]})
+    assert first.status_code == 200
+    second = alice.patch(path, {"title": "Three"}, headers={"If-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert second.json["title"] == "Three"
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_a_stale_if_match_is_412(
+    app: Flask, alice: Member, article: dict[str, Any], method: str
+) -> None:
+    path = f"/api/articles/{article['id']}"
+    assert alice.patch(path, {"title": "Moved on"}).status_code == 200
+    call = getattr(alice, method)
+    args = (path, {"title": "Lost?"}) if method == "patch" else (path,)
+    response = call(*args, headers={"If-Match": article["etag"]})
+    assert response.status_code == 412
+    assert response.json == STALE
+    assert article_row(app, article["id"]).title == "Moved on"
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [('"nonsense"', 412), ("*", 200), ("W/{etag}", 412), ('"x", {etag}', 200), ("{etag}", 200)],
+)
+def test_if_match_forms(alice: Member, article: dict[str, Any], header: str, status: int) -> None:
+    value = header.format(etag=article["etag"])
+    response = alice.patch(
+        f"/api/articles/{article['id']}", {"title": "New"}, headers={"If-Match": value}
+    )
+    assert response.status_code == status
+
+
+def test_delete_with_the_current_etag(alice: Member, article: dict[str, Any]) -> None:
+    response = alice.delete(f"/api/articles/{article['id']}", headers={"If-Match": article["etag"]})
+    assert response.status_code == 204
+    assert alice.delete(f"/api/articles/{article['id']}").status_code == 404
+
+
+def test_a_reused_id_gets_a_new_etag(alice: Member, article: dict[str, Any]) -> None:
+    # SQLite may hand a deleted row's id to the next insert; the old ETag must not match it.
+    assert alice.delete(f"/api/articles/{article['id']}").status_code == 204
+    fresh = alice.post("/api/articles", {"title": "First", "body": "Hello"})
+    response = alice.patch(
+        f"/api/articles/{fresh.json['id']}", {"title": "x"}, headers={"If-Match": article["etag"]}
+    )
+    assert response.status_code == 412
+    assert response.json == STALE
+
+
+def test_revoked_session_cannot_write(app: Flask, alice: Member, article: dict[str, Any]) -> None:
+    headers = alice.headers()
+    assert alice.auth.logout().status_code == 204
+    response = alice.client.patch(
+        f"/api/articles/{article['id']}", json={"title": "x"}, headers=headers
+    )
+    assert response.status_code in (401, 403)
+
+
+@pytest.mark.postgres
+def test_two_concurrent_editors_never_both_win(app: Flask, alice: Member) -> None:
+    """Real threads and connections: per round, exactly one 200, one 412, and no lost update."""
+    erin = member(app, "erin", "editor")
+    (article_id,) = insert_articles(app, alice.id, 1)
+    path = f"/api/articles/{article_id}"
+    editors = [alice, erin]
+    headers = [e.headers() for e in editors]  # fetched up front: the race is the PATCH alone
+    for round_ in range(8):
+        etag = alice.get(path).headers["ETag"]
+        barrier = threading.Barrier(2)
+        results: dict[str, Any] = {}
+
+        def edit(
+            index: int,
+            etag: str = etag,
+            barrier: threading.Barrier = barrier,
+            round_: int = round_,
+            results: dict[str, Any] = results,
+        ) -> None:
+            editor = editors[index]
+            barrier.wait()
+            response = editor.client.patch(
+                path,
+                json={"title": f"{editor.username} {round_}"},
+                headers={**headers[index], "If-Match": etag},
+            )
+            results[editor.username] = response
+
+        threads = [threading.Thread(target=edit, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = sorted(r.status_code for r in results.values())
+        assert statuses == [200, 412], statuses
+        (winner,) = [name for name, r in results.items() if r.status_code == 200]
+        row = article_row(app, article_id)
+        assert row.title == f"{winner} {round_}"
+        assert row.version == round_ + 2
+
+
+@pytest.mark.postgres
+def test_compare_and_swap_when_both_passed_the_etag_check(app: Flask, alice: Member) -> None:
+    """Interleave two editors by hand: both read version 1, the first holds its row lock."""
+    (article_id,) = insert_articles(app, alice.id, 1)
+    with app.app_context():
+        engine = current_bastion().db.engine
+        with engine.connect() as probe:
+            etag = articles.get_article(probe, article_id).etag
+        principal = _principal(app, alice)
+        first = engine.connect()
+        first.begin()
+        articles.update_article(
+            first,
+            principal,
+            article_id,
+            ArticleUpdate(title="first"),
+            if_match={etag.strip('"')},
+            now=clock.now(),
+        )
+        outcome: dict[str, Any] = {}
+
+        def second_editor() -> None:
+            with engine.connect() as conn:
+                try:
+                    with conn.begin():
+                        articles.update_article(
+                            conn,
+                            principal,
+                            article_id,
+                            ArticleUpdate(title="second"),
+                            if_match={etag.strip('"')},
+                            now=clock.now(),
+                        )
+                    outcome["result"] = "won"
+                except PreconditionFailed:
+                    outcome["result"] = "412"
+
+        thread = threading.Thread(target=second_editor)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive(), "the second write must wait for the first one's row lock"
+        first.commit()
+        first.close()
+        thread.join(timeout=10)
+    assert outcome == {"result": "412"}
+    row = article_row(app, article_id)
+    assert (row.title, row.version) == ("first", 2)
+
+
+def _principal(app: Flask, who: Member) -> Principal:
+    state = app.extensions["bastion"]
+    cookie = who.client.get_cookie(state.settings.session_cookie_name)
+    assert cookie is not None
+    principal = lookup(state.db.engine, cookie.value, settings=state.settings, now=clock.now())
+    assert principal is not None
+    return principal
