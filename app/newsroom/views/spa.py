@@ -139,7 +139,7 @@ def serve(path: str = "") -> Response:
         raise NotAuthenticated("Sign in to load the app.")
     if build is None:
         return _not_built()
-    response = send_file(build.dist / "index.html", mimetype="text/html", max_age=0)
+    response = Response((build.dist / "index.html").read_bytes(), mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"  # the shell of a private app: never cached
     return response
 
