@@ -1,4 +1,4 @@
-"""Serving the SPA under /app/: the public shell, private chunks, cache headers, /api never falls back."""
+"""Serving the SPA under /app/: public shell, private chunks, caching; /api never falls back."""
 
 from __future__ import annotations
 
