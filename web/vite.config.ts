@@ -17,7 +17,10 @@ export default defineConfig({
   build: {
     outDir: "dist",
     emptyOutDir: true,
-    // One bundle, no code splitting: a signed-out SPA can still render its sign-in screen.
+    // dist/.vite/manifest.json: Flask reads it to tell the public shell (entry chunk and its
+    // static imports) from the private, lazily loaded chunks served only to signed-in browsers.
+    manifest: true,
+    // No data: URLs (the CSP allows only 'self').
     assetsInlineLimit: 0,
     sourcemap: false,
   },

@@ -1,0 +1,201 @@
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import type { User } from "../client/src";
+import { ErrorBoundary } from "./components/ErrorBoundary";
+import { SessionContext, useApi, type Notice } from "./context";
+import { LoginPage } from "./pages/LoginPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { RegisterPage } from "./pages/RegisterPage";
+import { currentAppPath, Link, matchRoute, PUBLIC_ROUTES, useRouter, type Route } from "./router";
+
+// The signed-in part of the app is split into its own chunks: the server hands them only to a
+// signed-in browser, while the shell (this file, sign-in, register) is public.
+const ArticleListPage = lazy(() => import("./pages/ArticleListPage"));
+const ArticlePage = lazy(() => import("./pages/ArticlePage"));
+const ArticleFormPage = lazy(() => import("./pages/ArticleFormPage"));
+
+export const SESSION_EXPIRED = "Your session has expired. Please sign in again.";
+
+type Boot = { kind: "starting" } | { kind: "unreachable" } | { kind: "ready" };
+
+export function App() {
+  const api = useApi();
+  const { location, navigate } = useRouter();
+  const [boot, setBoot] = useState<Boot>({ kind: "starting" });
+  const [user, setUser] = useState<User | null>(api.user);
+  const [notice, setNotice] = useState<Notice | null>(null);
+  const route = matchRoute(location.path);
+
+  const start = useCallback(() => {
+    setBoot({ kind: "starting" });
+    api
+      .start()
+      .then(() => setBoot({ kind: "ready" }))
+      .catch(() => setBoot({ kind: "unreachable" }));
+  }, [api]);
+
+  useEffect(start, [start]);
+  useEffect(() => api.on("user-changed", setUser), [api]);
+
+  useEffect(
+    () =>
+      api.on("session-expired", () => {
+        const here = currentAppPath();
+        const next = PUBLIC_ROUTES.has(matchRoute(here.split("?")[0] ?? "/").name) ? "" : here;
+        setNotice({ kind: "alert", text: SESSION_EXPIRED, path: "/login" });
+        navigate(next ? `/login?next=${encodeURIComponent(next)}` : "/login", { replace: true });
+      }),
+    [api, navigate],
+  );
+
+  // Guard: signed-out visitors go to sign-in (and come back after), signed-in ones skip it.
+  useEffect(() => {
+    if (boot.kind !== "ready") return;
+    if (!user && !PUBLIC_ROUTES.has(route.name)) {
+      navigate(`/login?next=${encodeURIComponent(location.path + location.search)}`, { replace: true });
+    } else if (user && (route.name === "login" || route.name === "register")) {
+      navigate("/", { replace: true });
+    }
+  }, [boot.kind, user, route.name, location.path, location.search, navigate]);
+
+  // A notice belongs to one page: drop it once the user moves elsewhere.
+  useEffect(() => {
+    setNotice((current) => (current && current.path !== location.path ? null : current));
+  }, [location.path]);
+
+  async function signOut() {
+    try {
+      await api.auth.logout();
+    } finally {
+      setNotice({ kind: "status", text: "You have signed out.", path: "/login" });
+      navigate("/login", { replace: false });
+    }
+  }
+
+  const session = useMemo(() => ({ user, notify: setNotice }), [user]);
+
+  return (
+    <SessionContext.Provider value={session}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="site-header">
+        <nav aria-label="Main" className="site-nav">
+          <Link to="/" className="brand">
+            Newsroom
+          </Link>
+          {user ? (
+            <ul>
+              <li>
+                <Link to="/" aria-current={route.name === "articles" ? "page" : undefined}>
+                  Articles
+                </Link>
+              </li>
+              <li>
+                <Link to="/new" aria-current={route.name === "new" ? "page" : undefined}>
+                  New article
+                </Link>
+              </li>
+            </ul>
+          ) : (
+            <ul>
+              <li>
+                <Link to="/login" aria-current={route.name === "login" ? "page" : undefined}>
+                  Sign in
+                </Link>
+              </li>
+              <li>
+                <Link to="/register" aria-current={route.name === "register" ? "page" : undefined}>
+                  Create an account
+                </Link>
+              </li>
+            </ul>
+          )}
+        </nav>
+        {user && (
+          <div className="account">
+            <span>
+              Signed in as <strong>{user.username}</strong>
+            </span>
+            <button type="button" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      <main id="main" className="content">
+        {notice && notice.path === location.path && (
+          <div role={notice.kind} className={`notice notice-${notice.kind}`}>
+            {notice.text}
+          </div>
+        )}
+        <Body boot={boot} user={user} route={route} retry={start} locationKey={location.key} />
+      </main>
+    </SessionContext.Provider>
+  );
+}
+
+function Body({
+  boot,
+  user,
+  route,
+  retry,
+  locationKey,
+}: {
+  boot: Boot;
+  user: User | null;
+  route: Route;
+  retry: () => void;
+  locationKey: number;
+}) {
+  if (boot.kind === "starting") {
+    return (
+      <p role="status" className="loading">
+        Loading…
+      </p>
+    );
+  }
+  if (boot.kind === "unreachable") {
+    return (
+      <div role="alert" className="form-alert">
+        <h1>The server could not be reached</h1>
+        <p>Check your connection and try again.</p>
+        <button type="button" onClick={retry}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  if (!user && !PUBLIC_ROUTES.has(route.name)) return null; // the guard is redirecting
+  return (
+    <ErrorBoundary key={locationKey}>
+      <Suspense
+        fallback={
+          <p role="status" className="loading">
+            Loading…
+          </p>
+        }
+      >
+        <Page route={route} />
+      </Suspense>
+    </ErrorBoundary>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.name) {
+    case "login":
+      return <LoginPage />;
+    case "register":
+      return <RegisterPage />;
+    case "articles":
+      return <ArticleListPage />;
+    case "article":
+      return <ArticlePage key={route.id} id={route.id} />;
+    case "new":
+      return <ArticleFormPage key="new" />;
+    case "edit":
+      return <ArticleFormPage key={`edit-${route.id}`} id={route.id} />;
+    case "not-found":
+      return <NotFoundPage />;
+  }
+}

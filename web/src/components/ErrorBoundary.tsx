@@ -1,0 +1,26 @@
+import { Component, type ReactNode } from "react";
+
+interface Props {
+  children: ReactNode;
+}
+
+/** When a page cannot load (its code chunk refused after a sign-out, a network error), say so. */
+export class ErrorBoundary extends Component<Props, { failed: boolean }> {
+  override state = { failed: false };
+
+  static getDerivedStateFromError(): { failed: boolean } {
+    return { failed: true };
+  }
+
+  override render() {
+    if (!this.state.failed) return this.props.children;
+    return (
+      <div role="alert" className="form-alert">
+        <h1>This page could not be loaded</h1>
+        <p>
+          Check your connection, then <a href={window.location.href}>reload the page</a>.
+        </p>
+      </div>
+    );
+  }
+}
