@@ -9,7 +9,7 @@ from pydantic import Field, RootModel, StringConstraints, field_validator
 
 from flask_bastion.schemas import Input, Output
 
-from .policy import KNOWN_ROLES, RoleName
+from .policy import RoleName
 
 T = TypeVar("T")
 
@@ -132,7 +132,7 @@ class AdminUserUpdate(Input):
     Roles come from a fixed set (``admin``, ``editor``); their rows are created on first use.
     """
 
-    roles: list[RoleName] | None = Field(None, max_length=len(KNOWN_ROLES))
+    roles: list[RoleName] | None = Field(None, max_length=16)
     active: bool | None = None
 
     _no_null = field_validator("roles", "active", mode="before")(_refuse_null)
