@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import delete
 from werkzeug.serving import make_server
 
@@ -271,6 +271,17 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def session_status(page: Page, live: LiveApp) -> int:
+    """The status of GET /api/auth/session with the browser's own cookies (a new tab)."""
+    probe = page.context.new_page()
+    try:
+        response = probe.goto(live.url("/api/auth/session"))
+        assert response is not None
+        return response.status
+    finally:
+        probe.close()
+
+
 def sign_in_with_form(page: Page, live: LiveApp, identity: str, next_path: str = "") -> None:
     """Sign in through the server-rendered /login form, like a person would."""
     page.goto(live.url("/login" + next_path))
@@ -278,3 +289,31 @@ def sign_in_with_form(page: Page, live: LiveApp, identity: str, next_path: str =
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe_page(browser: Browser) -> Iterator[Page]:
+    """A page whose CSP lets Playwright inject axe-core (our CSP rightly forbids inline scripts)."""
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def serious_axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the current page (WCAG 2.1 A/AA rules)."""
+    assert AXE.is_file(), f"{AXE} is missing: run `npm ci` in web/ (axe-core is a devDependency)"
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -1,0 +1,115 @@
+"""CSRF in a real browser: forged forms from another site and from a sibling subdomain fail.
+
+Each attack has its control: the same action from the app's own page succeeds, so the attack
+tests cannot pass merely because the action never works.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LiveApp, OtherSite, session_status, sign_in_with_form
+
+# A form can send only these bodies across origins without a preflight; text/plain can be
+# made to look like JSON: the name carries the JSON up to the "=", the value closes it.
+FORGED_FORMS = {
+    "urlencoded": (
+        "application/x-www-form-urlencoded",
+        '<input name="title" value="forged"><input name="body" value="forged">',
+    ),
+    "text-plain-json": (
+        "text/plain",
+        """<input name='{"title": "forged", "body": "forged", "pad": "' value='"}'>""",
+    ),
+}
+ATTACKERS = {
+    "cross-site": "evil.localhost",  # another site: SameSite=Lax keeps the cookie home
+    "same-site": "evil.app.localhost",  # a sibling subdomain: the cookie IS sent
+}
+
+
+def forged_page(action: str, enctype: str, fields: str) -> str:
+    return f"""<!doctype html><html><body>
+<form id="attack" method="post" action="{action}" enctype="{enctype}">{fields}</form>
+<script>document.getElementById("attack").submit();</script>
+</body></html>"""
+
+
+@pytest.mark.parametrize("form", FORGED_FORMS)
+@pytest.mark.parametrize("attacker", ATTACKERS)
+def test_forged_logout_form_is_refused(
+    page: Page, live: LiveApp, other_site: OtherSite, form: str, attacker: str
+) -> None:
+    sign_in_with_form(page, live, live.create_user())
+    assert session_status(page, live) == 200
+    enctype, fields = FORGED_FORMS[form]
+    target = live.url("/api/auth/logout")
+    other_site.pages[f"/{attacker}-{form}"] = forged_page(target, enctype, fields)
+    with page.expect_response(target) as answer:
+        page.goto(other_site.url(ATTACKERS[attacker], f"/{attacker}-{form}"))
+    assert answer.value.status == 403
+    assert answer.value.json()["code"] == "csrf_failed"
+    forged = live.received("/api/auth/logout")[-1]
+    assert forged.origin == other_site.origin(ATTACKERS[attacker])
+    # Proof of what stopped it: cross-site, the browser kept the cookie home; same-site, it sent
+    # the cookie and only the CSRF rule (origin + token) refused the request.
+    assert ("bastion_session=" in forged.cookies) is (attacker == "same-site")
+    assert session_status(page, live) == 200
+
+
+def test_control_logout_from_the_app_itself_succeeds(page: Page, live: LiveApp) -> None:
+    sign_in_with_form(page, live, live.create_user(), "?next=/app/")
+    expect(page).to_have_url(live.url("/app/"))
+    status = page.evaluate(
+        """async () => {
+            const token = document.cookie.split("; ")
+                .find((c) => c.startsWith("XSRF-TOKEN=")).slice("XSRF-TOKEN=".length);
+            const r = await fetch("/api/auth/logout",
+                {method: "POST", headers: {"X-XSRF-TOKEN": token}});
+            return r.status;
+        }"""
+    )
+    assert status == 204
+    assert session_status(page, live) == 401
+
+
+def test_forged_sign_in_form_cannot_plant_a_session(
+    page: Page, live: LiveApp, other_site: OtherSite
+) -> None:
+    """Login CSRF: an attacker must not sign the victim into the attacker's account."""
+    attacker = live.create_user()
+    fields = f'<input name="identity" value="{attacker}">' + (
+        '<input name="password" value="a-long-test-passphrase">'
+    )
+    other_site.pages["/login-csrf"] = forged_page(
+        live.url("/login"), "application/x-www-form-urlencoded", fields
+    )
+    page.goto(live.url("/login"))  # the victim has an XSRF-TOKEN cookie, as after any visit
+    with page.expect_response(live.url("/login")) as answer:
+        page.goto(other_site.url("evil.app.localhost", "/login-csrf"))
+    assert answer.value.status == 403
+    expect(page.get_by_role("alert")).to_have_text("This form expired. Please try again.")
+    assert session_status(page, live) == 401
+
+
+def test_logout_link_from_another_site_only_shows_a_confirm_button(
+    page: Page, live: LiveApp, other_site: OtherSite
+) -> None:
+    sign_in_with_form(page, live, live.create_user())
+    for host in ATTACKERS.values():
+        other_site.pages["/link"] = f'<a href="{live.url("/logout")}">Win a prize</a>'
+        page.goto(other_site.url(host, "/link"))
+        page.get_by_role("link", name="Win a prize").click()
+        expect(page.get_by_role("heading", name="Sign out of Newsroom?")).to_be_visible()
+        assert session_status(page, live) == 200
+    page.get_by_role("button", name="Sign out").click()  # the person confirms on our page
+    expect(page).to_have_url(live.url("/login"))
+    assert session_status(page, live) == 401
+
+
+def test_control_logout_link_on_our_own_page_signs_out(page: Page, live: LiveApp) -> None:
+    sign_in_with_form(page, live, live.create_user(), "?next=/app/")
+    page.evaluate("() => { location.href = '/logout'; }")
+    expect(page).to_have_url(live.url("/login"))
+    assert session_status(page, live) == 401
