@@ -1,4 +1,4 @@
-"""Cross-origin mode: an SPA on an allowed origin uses the API with credentials; others cannot read it.
+"""Cross-origin mode: an SPA on an allowed origin uses the API with credentials; others cannot.
 
 The SPA page is served by the other server at ``http://app.localhost:OTHER_PORT``: another origin
 than the API (``http://app.localhost:PORT``) but the same site, as with ``npm run dev`` on :5173

@@ -1,4 +1,4 @@
-"""The private app under /app/: sign-in first, open redirects refused, private code needs a session."""
+"""The private app under /app/: sign in first, no open redirects, private code needs a session."""
 
 from __future__ import annotations
 
