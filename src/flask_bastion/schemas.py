@@ -16,7 +16,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from .identity import USERNAME_PATTERN
+from .identity import USERNAME_PATTERN, identity_key
 
 
 class Input(BaseModel):
@@ -29,16 +29,27 @@ class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+EMAIL_KEY_MAX_LENGTH = 320  # the users.email_key column
+
+
 def _email(value: str) -> str:
     try:
         # No DNS lookup: deliverability is proven by the confirmation email, not here.
-        return validate_email(value, check_deliverability=False).normalized
+        normalized = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
+    if len(identity_key(normalized)) > EMAIL_KEY_MAX_LENGTH:  # NFKC can expand a character 18x
+        raise ValueError("The email address is too long.")
+    return normalized
+
+
+USERNAME_MAX_LENGTH = 32
 
 
 def _username(value: str) -> str:
     value = unicodedata.normalize("NFKC", value)
+    if len(value) > USERNAME_MAX_LENGTH:  # NFKC can expand one character into up to 18
+        raise ValueError(f"Use at most {USERNAME_MAX_LENGTH} characters.")
     if "@" in value:
         raise ValueError("A username cannot contain '@' (it would look like an email address).")
     if not USERNAME_PATTERN.match(value):
@@ -49,7 +60,7 @@ def _username(value: str) -> str:
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
 Username = Annotated[
     str,
-    StringConstraints(min_length=3, max_length=32, strip_whitespace=True),
+    StringConstraints(min_length=3, max_length=USERNAME_MAX_LENGTH, strip_whitespace=True),
     AfterValidator(_username),
 ]
 # The policy's own limits are checked in the flow; this cap only bounds what we parse.

@@ -22,6 +22,14 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on which duplicate wins; refusing them leaves no room for smuggling.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key in a JSON object")
+    return result
+
+
 def _bad_characters(value: Any, path: str = "") -> FieldError | None:
     """NUL and lone surrogates pass JSON but break databases and encoders: refuse them early."""
     if isinstance(value, str):
@@ -75,17 +83,20 @@ def validate(model: type[M], data: Any) -> M:
 
 def read_json(max_body: int) -> Any:
     """The request's JSON body: 415 unless JSON, 413 above ``max_body``, 400 when malformed."""
-    request.max_content_length = max_body
+    # One byte over the limit: werkzeug silently truncates a chunked body at exactly the limit.
+    request.max_content_length = max_body + 1
     mimetype = request.mimetype
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType()
     if request.content_length is not None and request.content_length > max_body:
         raise RequestEntityTooLarge()
     raw = request.get_data(cache=True)
+    if len(raw) > max_body:  # a body without Content-Length (chunked) that went over
+        raise RequestEntityTooLarge()
     if not raw.strip():
         raise MalformedBody("The request body is empty; send a JSON object.")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         raise MalformedBody() from None
 

@@ -1,0 +1,183 @@
+"""Passwords: the policy, Argon2id parameters, rehash on login, and the dummy verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import select
+
+from flask_bastion import User, current_bastion
+from flask_bastion.config import DEFAULTS, OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
+from flask_bastion.security.passwords import Passwords
+from tests.conftest import PASSWORD, Auth, make_app
+from tests.problems import INVALID_CREDENTIALS, assert_problem, field, problem
+
+
+class CountingHasher:
+    """The real argon2 PasswordHasher, with a count of what it was asked to do."""
+
+    def __init__(self, real: PasswordHasher) -> None:
+        self.real = real
+        self.calls = {"hash": 0, "verify": 0}
+
+    def hash(self, password: str, **kwargs: Any) -> str:
+        self.calls["hash"] += 1
+        return self.real.hash(password, **kwargs)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.calls["verify"] += 1
+        return self.real.verify(password_hash, password)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+@pytest.fixture
+def hasher(app: Flask) -> CountingHasher:
+    passwords = app.extensions["bastion"].passwords
+    counting = CountingHasher(passwords.hasher)
+    passwords.hasher = counting
+    return counting
+
+
+def refused(code: str, message: str) -> dict[str, Any]:
+    return problem(
+        422, "validation_failed", "Some fields are invalid.", [field("password", code, message)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "username", "password", "code", "message"),
+    [
+        ("bob@example.com", "bob", "short7!", "too_short", "Use at least 8 characters."),
+        ("bob@example.com", "bob", "x" * 257, "too_long", "Use at most 256 characters."),
+        ("bob@example.com", "bob", "password", "too_common", None),
+        ("bob@example.com", "bob", "Sunshine", "too_common", None),
+        ("bob@example.com", "bob", "12345678", "too_common", None),
+        ("bob@example.com", "bobbybobby", "BobbyBobby", "too_personal", None),
+        ("bob.smith@example.com", "bob", "bob.smith@example.com", "too_personal", None),
+        ("bob.smith@example.com", "bob", "Bob.Smith", "too_personal", None),
+    ],
+)
+def test_password_policy_refuses_weak_passwords(
+    auth: Auth,
+    hasher: CountingHasher,
+    email: str,
+    username: str,
+    password: str,
+    code: str,
+    message: str | None,
+) -> None:
+    messages = {
+        "too_common": "This password is among the most common; choose another.",
+        "too_personal": "The password must not be your email or username.",
+    }
+    response = auth.register(email, username, password)
+    assert_problem(response, refused(code, message or messages[code]))
+    assert hasher.calls["hash"] == 0  # refused before any hashing
+
+
+@pytest.mark.parametrize("length", [8, 256])
+def test_password_length_bounds_are_inclusive(auth: Auth, length: int) -> None:
+    password = ("correct horse battery staple " * 10)[:length]
+    assert auth.register(password=password).status_code == 201
+    auth.logout()
+    assert auth.login("alice", password).status_code == 200
+
+
+def test_an_overlong_password_at_login_is_refused_before_hashing(
+    auth: Auth, hasher: CountingHasher
+) -> None:
+    auth.register()
+    auth.logout()
+    hasher.calls.update(hash=0, verify=0)
+    assert_problem(auth.login("alice", "x" * 1024), INVALID_CREDENTIALS)
+    assert hasher.calls == {"hash": 0, "verify": 0}
+
+
+def test_a_password_beyond_the_parse_cap_is_a_field_error(auth: Auth) -> None:
+    response = auth.login("alice", "x" * 1025)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json["errors"]] == ["password"]
+
+
+def test_unknown_users_cost_one_real_verification(auth: Auth, hasher: CountingHasher) -> None:
+    auth.register()
+    auth.logout()
+    auth.login("nobody", PASSWORD)  # the first one also computes the dummy hash
+    hasher.calls.update(hash=0, verify=0)
+    assert_problem(auth.login("nobody", PASSWORD), INVALID_CREDENTIALS)
+    assert hasher.calls == {"hash": 0, "verify": 1}
+    assert_problem(auth.login("nobody@example.com", PASSWORD), INVALID_CREDENTIALS)
+    assert hasher.calls == {"hash": 0, "verify": 2}
+    assert_problem(auth.login("alice", "wrong-password"), INVALID_CREDENTIALS)
+    assert hasher.calls == {"hash": 0, "verify": 3}
+
+
+def test_stored_hashes_are_argon2id_with_the_configured_parameters(app: Flask, auth: Auth) -> None:
+    auth.register()
+    with app.app_context():
+        stored = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+    assert stored.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert PASSWORD not in stored
+
+
+def test_default_parameters_meet_owasp() -> None:
+    memory = DEFAULTS["BASTION_ARGON2_MEMORY_COST"]
+    time_cost = DEFAULTS["BASTION_ARGON2_TIME_COST"]
+    parallelism = DEFAULTS["BASTION_ARGON2_PARALLELISM"]
+    assert memory >= OWASP_MIN_MEMORY_KIB == 19 * 1024
+    assert time_cost >= OWASP_MIN_TIME_COST == 2
+    assert parallelism >= 1
+    passwords = Passwords(time_cost=time_cost, memory_cost=memory, parallelism=parallelism)
+    stored = passwords.hash(PASSWORD)
+    assert stored.startswith(f"$argon2id$v=19$m={memory},t={time_cost},p={parallelism}$")
+    assert passwords.verify(stored, PASSWORD)
+    assert not passwords.verify(stored, PASSWORD + "!")
+
+
+def test_login_rehashes_when_the_parameters_change(database_url: str) -> None:
+    old = make_app(database_url)
+    Auth(old.test_client()).register()
+    old.extensions["bastion"].db.engine.dispose()
+
+    new = make_app(database_url, BASTION_ARGON2_TIME_COST=2, BASTION_ARGON2_MEMORY_COST=2048)
+    try:
+        with new.app_context():
+            before = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+        assert before.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+        assert Auth(new.test_client()).login("alice").status_code == 200
+        with new.app_context():
+            after = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+            assert after != before
+            assert after.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
+            assert current_bastion().passwords.verify(after, PASSWORD)
+        assert Auth(new.test_client()).login("alice").status_code == 200
+    finally:
+        new.extensions["bastion"].db.engine.dispose()
+
+
+def test_a_failed_login_does_not_rehash(database_url: str) -> None:
+    old = make_app(database_url)
+    Auth(old.test_client()).register()
+    old.extensions["bastion"].db.engine.dispose()
+    new = make_app(database_url, BASTION_ARGON2_TIME_COST=2)
+    try:
+        with new.app_context():
+            before = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+        assert Auth(new.test_client()).login("alice", "wrong-password").status_code == 401
+        with new.app_context():
+            after = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+        assert after == before
+    finally:
+        new.extensions["bastion"].db.engine.dispose()
+
+
+def test_passwords_are_compared_after_unicode_normalisation(auth: Auth) -> None:
+    composed, decomposed = "caf\u00e9-passphrase", "cafe\u0301-passphrase"
+    assert auth.register(password=composed).status_code == 201
+    auth.logout()
+    assert auth.login("alice", decomposed).status_code == 200

@@ -1,0 +1,78 @@
+"""Rate limits on sign-in and sign-up: memory storage on SQLite, Redis in the PostgreSQL pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from limits.storage import MemoryStorage, RedisStorage
+
+from tests.conftest import PASSWORD, REDIS_URL, Auth
+from tests.problems import INVALID_CREDENTIALS, RATE_LIMITED, assert_problem
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {
+        "BASTION_LOGIN_LIMIT_PER_IDENTITY": "3/minute",
+        "BASTION_LOGIN_LIMIT_PER_IP": "6/minute",
+        "BASTION_REGISTER_LIMIT_PER_IP": "2/hour",
+    }
+
+
+def assert_limited(response: Any) -> None:
+    assert_problem(response, RATE_LIMITED)
+    assert 1 <= int(response.headers["Retry-After"]) <= 60 * 60
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_storage_is_redis_when_configured_else_memory(app: Flask) -> None:
+    storage = app.extensions["bastion"].limits.limiter.storage
+    assert isinstance(storage, RedisStorage if REDIS_URL else MemoryStorage)
+
+
+def test_login_failures_per_identity_are_limited(auth: Auth) -> None:
+    auth.register()
+    auth.logout()
+    for _ in range(3):
+        assert_problem(auth.login("alice", "wrong-password"), INVALID_CREDENTIALS)
+    assert_limited(auth.login("alice", "wrong-password"))
+    # Even the right password waits now, or the limit would only slow down wrong guesses.
+    assert_limited(auth.login("alice", PASSWORD))
+    # The limit is per identity after normalisation: the email and case variants share it.
+    assert_limited(auth.login("ALICE", PASSWORD))
+
+
+def test_the_identity_limit_counts_failures_not_successes(auth: Auth) -> None:
+    auth.register()
+    auth.logout()
+    for _ in range(3):
+        assert auth.login("alice").status_code == 200
+    assert auth.login("alice").status_code == 200
+
+
+def test_login_attempts_per_ip_are_limited_across_identities(auth: Auth) -> None:
+    for n in range(6):
+        assert_problem(auth.login(f"user{n}", PASSWORD), INVALID_CREDENTIALS)
+    assert_limited(auth.login("someone-else", PASSWORD))
+
+
+def test_registrations_per_ip_are_limited(auth: Auth) -> None:
+    assert auth.register("a@example.com", "aaa").status_code == 201
+    assert auth.register("b@example.com", "bbb").status_code == 201
+    assert_limited(auth.register("c@example.com", "ccc"))
+
+
+def test_limits_are_per_app_prefix(app: Flask, database_url: str) -> None:
+    from tests.conftest import make_app
+
+    first = Auth(app.test_client())
+    for _ in range(3):
+        first.login("alice", "wrong-password")
+    assert_limited(first.login("alice", "wrong-password"))
+    other = make_app(database_url, BASTION_LOGIN_LIMIT_PER_IDENTITY="3/minute")
+    try:
+        assert_problem(Auth(other.test_client()).login("alice", "x-password"), INVALID_CREDENTIALS)
+    finally:
+        other.extensions["bastion"].db.engine.dispose()
