@@ -4,10 +4,10 @@ import { Emitter } from "./events";
 import type {
   Article,
   ArticleCreate,
+  ArticlePage,
   ArticleQuery,
   ArticleUpdate,
   LoginInput,
-  Page,
   RegisterInput,
   Registered,
   SessionState,
@@ -390,8 +390,8 @@ export class BastionClient {
   // ---- articles (issue 3) --------------------------------------------------------------------
 
   readonly articles = {
-    list: async (query: ArticleQuery = {}, signal?: AbortSignal): Promise<Page<Article>> => {
-      const { data } = await this.request<Page<Article>>("GET", "/api/articles", { query: { ...query }, signal });
+    list: async (query: ArticleQuery = {}, signal?: AbortSignal): Promise<ArticlePage> => {
+      const { data } = await this.request<ArticlePage>("GET", "/api/articles", { query: { ...query }, signal });
       return data;
     },
     get: async (id: number, signal?: AbortSignal): Promise<Tagged<Article>> => {
