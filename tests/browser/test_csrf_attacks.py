@@ -113,3 +113,51 @@ def test_control_logout_link_on_our_own_page_signs_out(page: Page, live: LiveApp
     page.evaluate("() => { location.href = '/logout'; }")
     expect(page).to_have_url(live.url("/login"))
     assert session_status(page, live) == 401
+
+
+def article_total(page: Page, live: LiveApp) -> int:
+    probe = page.context.new_page()
+    try:
+        response = probe.goto(live.url("/api/articles"))
+        assert response is not None and response.status == 200
+        return int(response.json()["total"])
+    finally:
+        probe.close()
+
+
+@pytest.mark.parametrize("form", FORGED_FORMS)
+@pytest.mark.parametrize("attacker", ATTACKERS)
+def test_forged_article_form_creates_nothing(
+    page: Page, live: LiveApp, other_site: OtherSite, form: str, attacker: str
+) -> None:
+    sign_in_with_form(page, live, live.create_user())
+    before = article_total(page, live)
+    enctype, fields = FORGED_FORMS[form]
+    target = live.url("/api/articles")
+    other_site.pages[f"/article-{attacker}-{form}"] = forged_page(target, enctype, fields)
+    with page.expect_response(target) as answer:
+        page.goto(other_site.url(ATTACKERS[attacker], f"/article-{attacker}-{form}"))
+    assert answer.value.status == 403
+    assert answer.value.json()["code"] == "csrf_failed"
+    forged = live.received("/api/articles")[-1]
+    assert ("bastion_session=" in forged.cookies) is (attacker == "same-site")
+    assert article_total(page, live) == before
+
+
+def test_control_the_app_itself_creates_an_article(page: Page, live: LiveApp) -> None:
+    sign_in_with_form(page, live, live.create_user(), "?next=/app/")
+    before = article_total(page, live)
+    status = page.evaluate(
+        """async () => {
+            const token = document.cookie.split("; ")
+                .find((c) => c.startsWith("XSRF-TOKEN=")).slice("XSRF-TOKEN=".length);
+            const r = await fetch("/api/articles", {
+                method: "POST",
+                headers: {"Content-Type": "application/json", "X-XSRF-TOKEN": token},
+                body: JSON.stringify({title: "genuine", body: "written in the app"}),
+            });
+            return r.status;
+        }"""
+    )
+    assert status == 201
+    assert article_total(page, live) == before + 1
