@@ -21,8 +21,7 @@ from flask_bastion.schemas import RegisterInput
 from flask_bastion.sessions import revoke_all_for_user
 from flask_bastion.validation import validate
 
-# The roles newsroom gives meaning to; anything else is a typo, not a new role.
-KNOWN_ROLES: tuple[str, ...] = ("admin", "editor")
+from .policy import KNOWN_ROLES
 
 
 def check_roles(names: Iterable[str]) -> list[str]:
