@@ -83,7 +83,7 @@ export function App() {
           <Link to="/" className="brand">
             Newsroom
           </Link>
-          {user ? (
+          {user && (
             <ul>
               <li>
                 <Link to="/" aria-current={route.name === "articles" ? "page" : undefined}>
@@ -93,19 +93,6 @@ export function App() {
               <li>
                 <Link to="/new" aria-current={route.name === "new" ? "page" : undefined}>
                   New article
-                </Link>
-              </li>
-            </ul>
-          ) : (
-            <ul>
-              <li>
-                <Link to="/login" aria-current={route.name === "login" ? "page" : undefined}>
-                  Sign in
-                </Link>
-              </li>
-              <li>
-                <Link to="/register" aria-current={route.name === "register" ? "page" : undefined}>
-                  Create an account
                 </Link>
               </li>
             </ul>
