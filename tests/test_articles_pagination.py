@@ -85,35 +85,35 @@ def test_default_page_is_the_first_twenty(alice: Member, newest_first: list[int]
 
 
 def test_middle_page(alice: Member, newest_first: list[int]) -> None:
-    response = alice.get("/api/articles?page=2&per_page=20")
+    response = alice.get("/api/articles?per_page=20&page=2")
     assert ids(response) == newest_first[20:40]
     assert links(response) == {
-        "first": "/api/articles?page=1&per_page=20",
-        "prev": "/api/articles?page=1&per_page=20",
-        "next": "/api/articles?page=3&per_page=20",
-        "last": "/api/articles?page=3&per_page=20",
+        "first": "/api/articles?per_page=20&page=1",
+        "prev": "/api/articles?per_page=20&page=1",
+        "next": "/api/articles?per_page=20&page=3",
+        "last": "/api/articles?per_page=20&page=3",
     }
 
 
 def test_last_page_is_partial(alice: Member, newest_first: list[int]) -> None:
-    response = alice.get("/api/articles?page=3&per_page=20")
+    response = alice.get("/api/articles?per_page=20&page=3")
     assert ids(response) == newest_first[40:]
     assert response.json["pages"] == 3
     assert links(response) == {
-        "first": "/api/articles?page=1&per_page=20",
-        "prev": "/api/articles?page=2&per_page=20",
-        "last": "/api/articles?page=3&per_page=20",
+        "first": "/api/articles?per_page=20&page=1",
+        "prev": "/api/articles?per_page=20&page=2",
+        "last": "/api/articles?per_page=20&page=3",
     }
 
 
 def test_a_page_past_the_end_is_empty_not_an_error(alice: Member, newest_first: list[int]) -> None:
-    response = alice.get("/api/articles?page=9&per_page=20")
+    response = alice.get("/api/articles?per_page=20&page=9")
     assert response.status_code == 200
     assert response.json == {"items": [], "page": 9, "per_page": 20, "total": 45, "pages": 3}
     assert links(response) == {
-        "first": "/api/articles?page=1&per_page=20",
-        "prev": "/api/articles?page=3&per_page=20",
-        "last": "/api/articles?page=3&per_page=20",
+        "first": "/api/articles?per_page=20&page=1",
+        "prev": "/api/articles?per_page=20&page=3",
+        "last": "/api/articles?per_page=20&page=3",
     }
 
 
@@ -291,12 +291,12 @@ def test_sql_in_search_is_just_text(
 
 def test_links_keep_the_other_arguments(app: Flask, alice: Member) -> None:
     insert_articles(app, alice.id, 5, title="match {n}")
-    response = alice.get("/api/articles?q=match&author=alice&per_page=2&page=2&sort=title")
+    response = alice.get("/api/articles?q=match&author=alice&per_page=2&sort=title&page=2")
     assert links(response) == {
-        "first": "/api/articles?q=match&author=alice&per_page=2&page=1&sort=title",
-        "prev": "/api/articles?q=match&author=alice&per_page=2&page=1&sort=title",
-        "next": "/api/articles?q=match&author=alice&per_page=2&page=3&sort=title",
-        "last": "/api/articles?q=match&author=alice&per_page=2&page=3&sort=title",
+        "first": "/api/articles?q=match&author=alice&per_page=2&sort=title&page=1",
+        "prev": "/api/articles?q=match&author=alice&per_page=2&sort=title&page=1",
+        "next": "/api/articles?q=match&author=alice&per_page=2&sort=title&page=3",
+        "last": "/api/articles?q=match&author=alice&per_page=2&sort=title&page=3",
     }
     following = alice.get(links(response)["next"])
     assert [a["title"] for a in following.json["items"]] == ["match 4"]

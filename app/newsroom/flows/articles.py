@@ -6,6 +6,7 @@ plus one COUNT, with no ORM object graph in between.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,9 @@ from typing import Any, TypeAlias, cast
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Row,
+    Select,
     Table,
     bindparam,
     delete,
@@ -104,33 +107,36 @@ def escape_like(text: str) -> str:
     )
 
 
+def _item(row: Record) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "title": row.title,
+        "body": row.body,
+        "author": {"id": row.author_id, "username": row.username},
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
 def _public(row: Record) -> ArticlePublic:
-    # Rows come from our own typed columns: construct without re-validating them.
-    return ArticlePublic.model_construct(
-        id=row.id,
-        title=row.title,
-        body=row.body,
-        author=AuthorPublic.model_construct(id=row.author_id, username=row.username),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return ArticlePublic.model_validate(_item(row))
 
 
 def _versioned(row: Record) -> Versioned:
     return Versioned(_public(row), etag_of(row.id, row.version, row.created_at))
 
 
-def _filters(query: ArticleListQuery) -> list[ColumnElement[bool]]:
+def _conditions(by_author: bool, searching: bool) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if query.author:
+    if by_author:
         author_id = (
             select(_author_filter.c.id)
-            .where(_author_filter.c.username_key == identity_key(query.author))
+            .where(_author_filter.c.username_key == bindparam("author_key"))
             .scalar_subquery()
         )
         conditions.append(_a.c.author_id == author_id)
-    if query.q:
-        pattern = f"%{escape_like(query.q)}%"
+    if searching:
+        pattern = bindparam("pattern", type_=_a.c.title.type)
         conditions.append(
             or_(
                 _a.c.title.ilike(pattern, escape=LIKE_ESCAPE),
@@ -140,26 +146,65 @@ def _filters(query: ArticleListQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+# Statements are built once per shape (sort x filters x mode), never per request; the values
+# travel as bound parameters, so SQLAlchemy's compiled cache serves every request after the first.
+@functools.cache
+def _page_statements(sort: str, by_author: bool, searching: bool) -> tuple[Select[Any], ...]:
+    conditions = _conditions(by_author, searching)
+    count = _COUNT.where(*conditions)
+    page = (
+        _LIST.where(*conditions)
+        .order_by(*_ORDER[sort])
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+    )
+    return count, page
+
+
+@functools.cache
+def _cursor_statement(sort: str, by_author: bool, searching: bool, after: bool) -> Select[Any]:
+    conditions = _conditions(by_author, searching)
+    if after:
+        key = tuple_(_a.c.created_at, _a.c.id)
+        position = tuple_(
+            bindparam("after_at", type_=_a.c.created_at.type),
+            bindparam("after_id", type_=_a.c.id.type),
+        )
+        conditions.append(key < position if sort.startswith("-") else key > position)
+    limit = bindparam("limit", type_=Integer())
+    return _LIST.where(*conditions).order_by(*_ORDER[sort]).limit(limit)
+
+
+def _filter_params(query: ArticleListQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if query.author:
+        params["author_key"] = identity_key(query.author)
+    if query.q:
+        params["pattern"] = f"%{escape_like(query.q)}%"
+    return params
+
+
 def pages_for(total: int, per_page: int) -> int:
     return -(-total // per_page)
 
 
 def list_page(conn: Connection, query: ArticleListQuery) -> ArticlePage:
     """One numbered page; a page past the last one is empty, not an error."""
-    page = query.page
-    conditions = _filters(query)
-    total = conn.execute(_COUNT.where(*conditions)).scalar_one()
-    offset = (page - 1) * query.per_page
+    count, page_stmt = _page_statements(query.sort, bool(query.author), bool(query.q))
+    params = _filter_params(query)
+    total = conn.execute(count, params).scalar_one()
+    offset = (query.page - 1) * query.per_page
     rows: Sequence[Record] = ()
     if offset < total:
-        stmt = _LIST.where(*conditions).order_by(*_ORDER[query.sort])
-        rows = conn.execute(stmt.limit(query.per_page).offset(offset)).all()
-    return ArticlePage.model_construct(
-        items=[_public(row) for row in rows],
-        page=page,
-        per_page=query.per_page,
-        total=total,
-        pages=pages_for(total, query.per_page),
+        rows = conn.execute(page_stmt, {**params, "limit": query.per_page, "offset": offset}).all()
+    return ArticlePage.model_validate(
+        {
+            "items": [_item(row) for row in rows],
+            "page": query.page,
+            "per_page": query.per_page,
+            "total": total,
+            "pages": pages_for(total, query.per_page),
+        }
     )
 
 
@@ -179,8 +224,8 @@ def list_after_cursor(
             "unsupported_for_cursor",
             f"Cursor pages can be sorted by {' or '.join(CURSOR_SORTS)} only.",
         )
-    descending = query.sort.startswith("-")
-    conditions = _filters(query)
+    params = _filter_params(query)
+    params["limit"] = query.per_page + 1
     if query.cursor:
         try:
             position = cursors.decode(signer, query.cursor, max_id=MAX_ID)
@@ -192,21 +237,16 @@ def list_after_cursor(
             raise _invalid(
                 "sort", "cursor_sort_mismatch", "Keep the sort the cursor was made with."
             )
-        after = tuple_(
-            bindparam(None, position.created_at, type_=_a.c.created_at.type),
-            bindparam(None, position.id, type_=_a.c.id.type),
-        )
-        key = tuple_(_a.c.created_at, _a.c.id)
-        conditions.append(key < after if descending else key > after)
-    stmt = _LIST.where(*conditions).order_by(*_ORDER[query.sort]).limit(query.per_page + 1)
-    rows = conn.execute(stmt).all()
+        params["after_at"], params["after_id"] = position.created_at, position.id
+    stmt = _cursor_statement(query.sort, bool(query.author), bool(query.q), bool(query.cursor))
+    rows = conn.execute(stmt, params).all()
     next_cursor = None
     if len(rows) > query.per_page:
         rows = rows[: query.per_page]
         last = rows[-1]
         next_cursor = cursors.encode(signer, cursors.Position(query.sort, last.created_at, last.id))
-    return ArticleCursorPage.model_construct(
-        items=[_public(row) for row in rows], next_cursor=next_cursor
+    return ArticleCursorPage.model_validate(
+        {"items": [_item(row) for row in rows], "next_cursor": next_cursor}
     )
 
 
