@@ -28,6 +28,7 @@ def _api_body_limit() -> int:
 @roles_required(ADMIN)
 @query_args(AdminUserQuery)
 @responds(200, AdminUserPage, "A page of users, with RFC 8288 Link headers")
+@responds(422, ProblemDetails, "Invalid arguments")
 def list_users(query: AdminUserQuery) -> Response:
     """List users in sign-up order; `q` searches emails and usernames."""
     page = admin.list_users(current_bastion().db.session, query)

@@ -55,6 +55,7 @@ def _versioned(result: articles.Versioned, status: int = 200) -> Response:
 @auth_required
 @query_args(ArticleListQuery)
 @responds(200, ArticleListing, "A page of articles, with RFC 8288 Link headers")
+@responds(422, ProblemDetails, "Invalid arguments: a bound, an unknown sort, a bad cursor")
 def list_articles(query: ArticleListQuery) -> Response:
     """List articles, newest first, by page number or by cursor.
 
