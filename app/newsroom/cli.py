@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flask_bastion import BastionError, User, current_bastion
 
-from . import admin_tasks, create_app, migrate, seed
+from . import admin_tasks, create_app, keys, migrate, seed
 
 
 @click.group(
@@ -195,3 +195,6 @@ def seed_command(articles: int) -> None:
     else:
         click.echo(f"demo users already exist (password unchanged): {names}")
     click.echo(f"added {result.articles} articles")
+
+
+main.add_command(keys.keys)

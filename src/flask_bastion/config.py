@@ -69,6 +69,15 @@ DEFAULTS: dict[str, Any] = {
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     ),
+    # Tokens for app clients (docs/tokens.md): short access JWTs, rotating refresh tokens.
+    "BASTION_ACCESS_TOKEN_LIFETIME": 10 * 60,
+    "BASTION_REFRESH_IDLE_TIMEOUT": 14 * 24 * 3600,
+    "BASTION_REFRESH_ABSOLUTE_TIMEOUT": 30 * 24 * 3600,
+    "BASTION_REFRESH_GRACE_PERIOD": 10,
+    "BASTION_TOKEN_ISSUER": None,
+    "BASTION_TOKEN_AUDIENCE": None,
+    "BASTION_SIGNING_KEY_CACHE_TTL": 30,
+    "BASTION_REAUTH_WINDOW": 10 * 60,
     "BASTION_OPENAPI_TITLE": "Bastion API",
     "BASTION_OPENAPI_VERSION": "1.0.0",
 }
@@ -116,6 +125,14 @@ class Settings:
     ratelimit_prefix: str
     hsts_max_age: int
     content_security_policy: str
+    access_token_lifetime: int
+    refresh_idle_timeout: int
+    refresh_absolute_timeout: int
+    refresh_grace_period: int
+    token_issuer: str | None
+    token_audience: str | None
+    signing_key_cache_ttl: int
+    reauth_window: int
     openapi_title: str
     openapi_version: str
 
@@ -131,6 +148,16 @@ class Settings:
     @property
     def public_origin(self) -> str:
         return origin_of(self.public_url)
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of our access tokens: ``BASTION_TOKEN_ISSUER`` or the public origin."""
+        return self.token_issuer or self.public_origin
+
+    @property
+    def audience(self) -> str:
+        """The ``aud`` of our access tokens: ``BASTION_TOKEN_AUDIENCE`` or the API's URL."""
+        return self.token_audience or self.public_origin + self.api_prefix
 
     @property
     def session_cookie_name(self) -> str:
@@ -236,4 +263,7 @@ def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:
             "BASTION_ARGON2_* parameters are below OWASP's minimum "
             "(memory 19456 KiB, time cost 2, parallelism 1)."
         )
+    if not 60 <= settings.access_token_lifetime <= 3600:
+        # A bearer token cannot be recalled from a client; keep its life short.
+        problems.append("BASTION_ACCESS_TOKEN_LIFETIME must be between 60 and 3600 seconds.")
     return problems

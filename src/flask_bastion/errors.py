@@ -82,6 +82,18 @@ class InvalidToken(BastionError):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+class InvalidGrant(BastionError):
+    status, code, detail = 401, "invalid_grant", "The refresh token is invalid, expired or used."
+
+
+class ReauthRequired(BastionError):
+    status, code, detail = (
+        401,
+        "reauth_required",
+        "This needs a recent sign-in: confirm your password at the reauth endpoint first.",
+    )
+
+
 class NotFound(BastionError):
     status, code, detail = 404, "not_found", "The resource does not exist."
 

@@ -21,7 +21,8 @@ from .security import csrf
 from .security.origin import is_trusted_origin
 from .security.passwords import Passwords, common_passwords
 from .security.signing import Signer
-from .transports import browser
+from .signing_keys import KeyStore
+from .transports import bearer, browser
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BearerAuthenticator = Callable[[str], Principal]
@@ -40,6 +41,7 @@ class BastionState:
     passwords: Passwords
     limits: RateLimits
     csrf_signer: Signer
+    keys: KeyStore
     authenticate_bearer: BearerAuthenticator = _no_bearer_support
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
@@ -59,9 +61,16 @@ class Bastion:
     def init_app(self, app: Flask) -> None:
         settings = load_settings(app.config)
         secrets = [app.config.get("SECRET_KEY"), *app.config.get("SECRET_KEY_FALLBACKS", [])]
+        database = Database(settings.database_url)
+        keys = KeyStore(
+            database.engine,
+            [s for s in secrets if s],
+            cache_ttl=settings.signing_key_cache_ttl,
+            token_lifetime=settings.access_token_lifetime,
+        )
         state = BastionState(
             settings=settings,
-            db=Database(settings.database_url),
+            db=database,
             passwords=Passwords(
                 time_cost=settings.argon2_time_cost,
                 memory_cost=settings.argon2_memory_cost,
@@ -69,6 +78,8 @@ class Bastion:
             ),
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
             csrf_signer=Signer.for_purpose([s for s in secrets if s], "csrf"),
+            keys=keys,
+            authenticate_bearer=bearer.authenticator(database.engine, keys, settings),
             trusted_origins=frozenset({settings.public_origin, *settings.cors_origins}),
         )
         common_passwords(settings.common_passwords)  # load the list at start-up, not mid-request
@@ -80,9 +91,15 @@ class Bastion:
         app.teardown_appcontext(state.db.remove_session)
 
         from .views.auth import bp as auth_bp
+        from .views.devices import bp as devices_bp
         from .views.docs import bp as docs_bp
+        from .views.tokens import bp as tokens_bp
+        from .views.tokens import wellknown as wellknown_bp
 
         app.register_blueprint(auth_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(devices_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
+        app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)
 
 

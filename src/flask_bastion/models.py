@@ -1,10 +1,10 @@
-"""Bastion's tables: users, roles and server-side sessions. Apps extend :class:`Base`."""
+"""Bastion's tables: users, roles, sessions, refresh tokens, signing keys. Apps extend Base."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .db import UTCDateTime
@@ -79,3 +79,35 @@ class AuthSession(Base):
     idle_timeout: Mapped[int] = mapped_column(Integer)
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(512), default="")
+
+
+class RefreshToken(Base):
+    """One refresh token of an app session; the session's tokens are its rotation family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True
+    )
+    # sha256 of the opaque token: the table alone cannot be replayed.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set once, when the token is exchanged; a second use is a replay.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SigningKey(Base):
+    """An access-token signing key, shared by every instance through the database."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(Text)
+    # AES-GCM under a key derived from SECRET_KEY: a database dump alone cannot mint tokens.
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When it stopped signing; it still verifies for one access-token lifetime after.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

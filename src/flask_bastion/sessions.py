@@ -75,9 +75,13 @@ def open_session(
     user_agent: str,
     settings: Settings,
     now: datetime,
+    lifetime: tuple[int, int] | None = None,
 ) -> OpenedSession:
-    """Create a session row holding only the hash of a fresh random token."""
-    idle, absolute = lifetimes(settings, remember)
+    """Create a session row holding only the hash of a fresh random token.
+
+    ``lifetime`` (idle, absolute seconds) overrides the browser lifetimes (app sessions use it).
+    """
+    idle, absolute = lifetime or lifetimes(settings, remember)
     token = new_token()
     record = AuthSession(
         id=new_public_id(),

@@ -1,0 +1,122 @@
+"""Access tokens: short-lived JWTs (RFC 9068 profile) signed with Ed25519, and their checks.
+
+Pure functions over explicit keys and an explicit ``now``; the key store and the clock live
+elsewhere. Every refusal is the same :class:`~flask_bastion.errors.InvalidToken`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..errors import InvalidToken
+
+# Exactly one algorithm: a verifier that lets the token pick its algorithm can be fooled
+# into "none" or into HMAC keyed with our public key.
+ALGORITHM = "EdDSA"
+# RFC 9068's type: a refresh, reset or ID token (other "typ") is never taken as an access token.
+JWT_TYPE = "at+jwt"
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "exp", "iat", "jti")
+# Header parameters that point at or carry a key: honouring them lets the sender pick the key.
+KEY_BEARING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit"})
+# A real token is ~400 bytes; refusing huge ones before parsing bounds the work per request.
+MAX_TOKEN_LENGTH = 4096
+
+_DECODE_OPTIONS: Any = {
+    "require": list(REQUIRED_CLAIMS),
+    # Time is judged against Bastion's one clock below, not PyJWT's own.
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """The claims Bastion relies on, once the token has passed every check."""
+
+    subject: str
+    session_id: str
+    expires_at: int
+    issued_at: int
+    token_id: str
+
+
+def issue(
+    *,
+    private_key: Ed25519PrivateKey,
+    kid: str,
+    issuer: str,
+    audience: str,
+    subject: str,
+    session_id: str,
+    lifetime: int,
+    now: datetime,
+) -> str:
+    """Sign an access token for ``subject`` (a stable user id) in session ``session_id``."""
+    issued_at = int(now.timestamp())
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "sid": session_id,
+        "iat": issued_at,
+        "exp": issued_at + lifetime,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(
+        claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": JWT_TYPE}
+    )
+
+
+def verify(
+    token: str,
+    *,
+    key_for: Callable[[str], Ed25519PublicKey | None],
+    issuer: str,
+    audience: str,
+    now: datetime,
+) -> AccessClaims:
+    """The claims of a valid access token; :class:`InvalidToken` for anything else."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken()
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("typ") != JWT_TYPE or header.get("alg") != ALGORITHM:
+            raise InvalidToken()
+        if KEY_BEARING_HEADERS.intersection(header):
+            raise InvalidToken()
+        kid = header.get("kid")
+        key = key_for(kid) if isinstance(kid, str) and kid else None
+        if key is None:  # only keys we published ourselves verify anything
+            raise InvalidToken()
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            options=_DECODE_OPTIONS,
+        )
+    except jwt.PyJWTError:
+        raise InvalidToken() from None
+    return _checked(claims, now)
+
+
+def _checked(claims: dict[str, Any], now: datetime) -> AccessClaims:
+    exp, iat = claims["exp"], claims["iat"]
+    sub, sid, jti = claims["sub"], claims["sid"], claims["jti"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat)):
+        raise InvalidToken()
+    if not all(isinstance(v, str) and v for v in (sub, sid, jti)):
+        raise InvalidToken()
+    timestamp = now.timestamp()
+    if timestamp >= exp or iat > timestamp + 60:  # expired, or minted in the future
+        raise InvalidToken()
+    return AccessClaims(subject=sub, session_id=sid, expires_at=exp, issued_at=iat, token_id=jti)

@@ -1,0 +1,278 @@
+"""Signing keys for access tokens: kept in the database, cached per process, rotated with overlap.
+
+Every instance reads the same ``signing_keys`` table and caches it for ``cache_ttl`` seconds.
+Rotation is safe across instances because a new key is *published* one cache period before it
+*signs*: by the time any instance signs with it, every instance already trusts it. A retired key
+keeps verifying (and stays in the JWKS) until the last token it could have signed has expired.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Engine, Table, insert, select, update
+
+from .logs import audit
+from .models import SigningKey
+from .security.access_tokens import ALGORITHM
+
+_keys = cast(Table, SigningKey.__table__)
+_ENVELOPE = "v1."
+MISS_RELOAD_INTERVAL = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    """One signing key as this process holds it (the private half only if we could decrypt it)."""
+
+    kid: str
+    public_key: Ed25519PublicKey
+    private_key: Ed25519PrivateKey | None
+    created_at: datetime
+    retired_at: datetime | None
+
+    def jwk(self) -> dict[str, str]:
+        raw = self.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode(),
+            "kid": self.kid,
+            "alg": ALGORITHM,
+            "use": "sig",
+        }
+
+
+@dataclass(frozen=True)
+class _Cache:
+    loaded_at: datetime
+    keys: tuple[LoadedKey, ...]
+    public_keys: dict[str, Ed25519PublicKey]
+
+
+def _wrapping_keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
+    # One derived key per secret: SECRET_KEY encrypts, SECRET_KEY_FALLBACKS still decrypt.
+    return [
+        hmac.new(
+            s.encode() if isinstance(s, str) else s, b"bastion:signing-keys", "sha256"
+        ).digest()
+        for s in secret_keys
+        if s
+    ]
+
+
+def seal(private_key: Ed25519PrivateKey, kid: str, wrapping_key: bytes) -> str:
+    """Encrypt a private key for storage; the kid is bound in, so rows cannot be swapped."""
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    nonce = os.urandom(12)
+    sealed = AESGCM(wrapping_key).encrypt(nonce, pem, kid.encode())
+    return _ENVELOPE + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(stored: str, kid: str, wrapping_keys: Sequence[bytes]) -> Ed25519PrivateKey | None:
+    """The private key, or None when no current or fallback secret opens it."""
+    if not stored.startswith(_ENVELOPE):
+        return None
+    blob = base64.urlsafe_b64decode(stored.removeprefix(_ENVELOPE))
+    for wrapping_key in wrapping_keys:
+        try:
+            pem = AESGCM(wrapping_key).decrypt(blob[:12], blob[12:], kid.encode())
+        except InvalidTag:
+            continue
+        key = serialization.load_pem_private_key(pem, password=None)
+        return key if isinstance(key, Ed25519PrivateKey) else None
+    return None
+
+
+class KeyStore:
+    """The signing keys of one app, loaded from the database at most once per ``cache_ttl``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        secret_keys: Sequence[str | bytes],
+        *,
+        cache_ttl: int,
+        token_lifetime: int,
+    ) -> None:
+        self.engine = engine
+        self.wrapping_keys = _wrapping_keys(secret_keys)
+        if not self.wrapping_keys:
+            raise ValueError("no SECRET_KEY to protect signing keys with")
+        self.cache_ttl = timedelta(seconds=cache_ttl)
+        self.token_lifetime = timedelta(seconds=token_lifetime)
+        self._lock = threading.Lock()
+        self._loaded: _Cache | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def keys(self, now: datetime) -> tuple[LoadedKey, ...]:
+        """Every stored key, newest first, from the per-process cache."""
+        return self._cache(now).keys
+
+    def _cache(self, now: datetime) -> _Cache:
+        cache = self._loaded
+        if cache is not None and cache.loaded_at <= now < cache.loaded_at + self.cache_ttl:
+            return cache
+        with self._lock:
+            cache = self._loaded
+            if cache is not None and cache.loaded_at <= now < cache.loaded_at + self.cache_ttl:
+                return cache
+            keys = self._load()
+            cache = _Cache(now, keys, {k.kid: k.public_key for k in keys})
+            # An empty set is never cached: another instance may be creating the first key.
+            self._loaded = cache if keys else None
+            return cache
+
+    def invalidate(self) -> None:
+        """Forget the cache: the next call reads the table again."""
+        with self._lock:
+            self._loaded = None
+
+    def verifies_until(self, key: LoadedKey) -> datetime | None:
+        """When ``key`` stops verifying: its last token's expiry, plus a cache period of slack."""
+        if key.retired_at is None:
+            return None
+        return key.retired_at + self.token_lifetime + self.cache_ttl
+
+    def verification_keys(self, now: datetime) -> Mapping[str, Ed25519PublicKey]:
+        """kid -> public key of every key whose tokens may still be alive."""
+        cache = self._cache(now)
+        expired = {
+            k.kid
+            for k in cache.keys
+            if (until := self.verifies_until(k)) is not None and now >= until
+        }
+        if expired:
+            return {kid: key for kid, key in cache.public_keys.items() if kid not in expired}
+        return cache.public_keys
+
+    def public_key(self, kid: str, now: datetime) -> Ed25519PublicKey | None:
+        """The key that verifies tokens of ``kid``, or None for a kid we never issued (or retired).
+
+        An unknown kid re-reads the table, at most once per second, in case it is brand new.
+        """
+        key = self.verification_keys(now).get(kid)
+        cache = self._loaded
+        if key is None and (cache is None or now >= cache.loaded_at + MISS_RELOAD_INTERVAL):
+            self.invalidate()
+            key = self.verification_keys(now).get(kid)
+        return key
+
+    def jwks(self, now: datetime) -> dict[str, Any]:
+        """The JSON Web Key Set: public halves of every key that may still verify."""
+        live = self.verification_keys(now)
+        return {"keys": [k.jwk() for k in self.keys(now) if k.kid in live]}
+
+    def signing_key(self, now: datetime) -> LoadedKey:
+        """The key that signs now; the first key is created on first use."""
+        key = self._pick_signer(self.keys(now), now)
+        if key is None:
+            self.create(now)
+            key = self._pick_signer(self.keys(now), now)
+        assert key is not None
+        return key
+
+    def _pick_signer(self, keys: Sequence[LoadedKey], now: datetime) -> LoadedKey | None:
+        usable = [
+            k
+            for k in keys
+            if k.private_key is not None and (k.retired_at is None or now < k.retired_at)
+        ]
+        # A new key signs only once every instance's cache has had time to learn it.
+        published = [k for k in usable if k.created_at + self.cache_ttl <= now]
+        candidates = published or usable
+        return candidates[0] if candidates else None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def create(self, now: datetime) -> LoadedKey:
+        """Add a key (used when none can sign, e.g. on a fresh database)."""
+        private_key = Ed25519PrivateKey.generate()
+        kid = self._insert(private_key, now)
+        audit("signing_key_created", kid=kid)
+        self.invalidate()
+        return LoadedKey(kid, private_key.public_key(), private_key, now, None)
+
+    def rotate(self, now: datetime) -> LoadedKey:
+        """Make a new current key; the old ones stop signing once the new one is published."""
+        private_key = Ed25519PrivateKey.generate()
+        switch_at = now + self.cache_ttl
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_keys)
+                .where(_keys.c.retired_at.is_(None) | (_keys.c.retired_at > switch_at))
+                .values(retired_at=switch_at)
+            )
+            kid = self._insert(private_key, now, conn=conn)
+        audit("signing_key_rotated", kid=kid)
+        self.invalidate()
+        return LoadedKey(kid, private_key.public_key(), private_key, now, None)
+
+    def _insert(self, private_key: Ed25519PrivateKey, now: datetime, conn: Any = None) -> str:
+        kid = secrets.token_urlsafe(12)
+        public_pem = private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        row = {
+            "kid": kid,
+            "algorithm": ALGORITHM,
+            "public_key": public_pem.decode(),
+            "private_key": seal(private_key, kid, self.wrapping_keys[0]),
+            "created_at": now,
+            "retired_at": None,
+        }
+        if conn is not None:
+            conn.execute(insert(_keys).values(**row))
+        else:
+            with self.engine.begin() as own:
+                own.execute(insert(_keys).values(**row))
+        return kid
+
+    def _load(self) -> tuple[LoadedKey, ...]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_keys)
+                .where(_keys.c.algorithm == ALGORITHM)
+                .order_by(_keys.c.created_at.desc(), _keys.c.kid)
+            ).all()
+        loaded = []
+        for row in rows:
+            public_key = serialization.load_pem_public_key(row.public_key.encode())
+            if not isinstance(public_key, Ed25519PublicKey):
+                continue
+            loaded.append(
+                LoadedKey(
+                    kid=row.kid,
+                    public_key=public_key,
+                    private_key=unseal(row.private_key, row.kid, self.wrapping_keys),
+                    created_at=row.created_at,
+                    retired_at=row.retired_at,
+                )
+            )
+        return tuple(loaded)
+
+
+def fingerprint(key: LoadedKey) -> str:
+    """A short, shareable digest of a public key (for the CLI's listing)."""
+    raw = key.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -1,0 +1,78 @@
+"""Request and response bodies of the token and devices API, named after their intent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, StringConstraints
+
+from .schemas import Input, Output, PasswordText
+
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class TokenRequest(Input):
+    """``POST /api/token``: the OAuth 2.0 password grant, as JSON or as a form.
+
+    ``identity`` is an email or a username; ``email`` and ``username`` are accepted aliases
+    (the OAuth form sends ``username``).
+    """
+
+    grant_type: Literal["password"] = "password"
+    identity: Annotated[
+        str, StringConstraints(min_length=1, max_length=320, strip_whitespace=True)
+    ] = Field(validation_alias=AliasChoices("identity", "email", "username"))
+    password: PasswordText
+
+
+class RefreshInput(Input):
+    refresh_token: OpaqueToken
+
+
+class RevokeInput(Input):
+    """RFC 7009: the token to revoke, a refresh token or an access token."""
+
+    token: OpaqueToken
+    token_type_hint: Literal["refresh_token", "access_token"] | None = None
+
+
+class TokenPair(Output):
+    """A short-lived access token (a JWT) and the refresh token that renews it, once."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int
+
+
+class DeviceSession(Output):
+    """One signed-in device: a browser's cookie session or an app's token session."""
+
+    id: str
+    kind: Literal["browser", "token"]
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str
+    user_agent: str
+    current: bool
+
+
+class SessionList(Output):
+    sessions: list[DeviceSession]
+
+
+class SessionsEnded(Output):
+    ended: int
+
+
+class ReauthInput(Input):
+    password: PasswordText
+
+
+class Reauthenticated(Output):
+    """The sign-in is recent again until ``reauth_until``."""
+
+    authenticated_at: datetime
+    reauth_until: datetime

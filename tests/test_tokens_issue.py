@@ -1,0 +1,264 @@
+"""POST /api/token: the password grant for app clients, under the API's error rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+from sqlalchemy import select, update
+
+from flask_bastion import User, current_bastion
+from flask_bastion.models import AuthSession, RefreshToken
+from flask_bastion.security.tokens import token_hash
+from tests.conftest import PASSWORD, Auth
+from tests.token_helpers import (
+    bearer,
+    claims_of,
+    header_of,
+    issue,
+    problem,
+    register,
+    signing_key,
+)
+
+TOKEN = "/api/token"
+INVALID_CREDENTIALS = problem(401, "invalid_credentials", "The identity or password is wrong.")
+
+
+@pytest.fixture
+def user_id(app: Flask) -> int:
+    return register(app.test_client())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"identity": "alice", "password": PASSWORD},
+        {"identity": "Alice@Example.com", "password": PASSWORD},
+        {"username": "alice", "password": PASSWORD},
+        {"email": "alice@example.com", "password": PASSWORD},
+        {"grant_type": "password", "username": "alice", "password": PASSWORD},
+    ],
+    ids=["identity-username", "identity-email", "username", "email", "with-grant-type"],
+)
+def test_json_password_grant_returns_a_token_pair(
+    client: FlaskClient, user_id: int, body: dict[str, Any]
+) -> None:
+    response = client.post(TOKEN, json=body)
+    assert response.status_code == 200, response.json
+    assert set(response.json) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert response.json["token_type"] == "Bearer"
+    assert response.json["expires_in"] == 600
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers  # an app client gets no cookie
+
+
+def test_the_oauth_form_is_accepted(client: FlaskClient, user_id: int) -> None:
+    response = client.post(
+        TOKEN, data={"grant_type": "password", "username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["token_type"] == "Bearer"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_the_access_token_has_the_documented_shape(
+    app: Flask, client: FlaskClient, user_id: int
+) -> None:
+    pair = issue(client)
+    header, claims = header_of(pair["access_token"]), claims_of(pair["access_token"])
+    assert header == {"alg": "EdDSA", "typ": "at+jwt", "kid": signing_key(app).kid}
+    assert set(claims) == {"iss", "aud", "sub", "sid", "exp", "iat", "jti"}
+    assert claims["iss"] == "http://localhost"
+    assert claims["aud"] == "http://localhost/api"
+    assert claims["sub"] == str(user_id)  # the stable id, never the email
+    assert claims["exp"] - claims["iat"] == 600
+    jwks = client.get("/.well-known/jwks.json").json
+    key = jwt.PyJWK(jwks["keys"][0])
+    verified = jwt.decode(
+        pair["access_token"], key, algorithms=["EdDSA"], audience="http://localhost/api"
+    )
+    assert verified == claims
+
+
+def test_the_refresh_token_is_opaque_and_stored_hashed(
+    app: Flask, client: FlaskClient, user_id: int
+) -> None:
+    pair = issue(client)
+    assert pair["refresh_token"].count(".") == 0 and len(pair["refresh_token"]) >= 43
+    with app.app_context():
+        db = current_bastion().db.session
+        stored = db.scalars(select(RefreshToken.token_hash)).all()
+        kinds = sorted(db.scalars(select(AuthSession.kind)).all())
+    assert stored == [token_hash(pair["refresh_token"])]
+    assert kinds == ["browser", "token"]  # the registration's browser session, and this one
+
+
+def test_the_token_authenticates_api_calls(client: FlaskClient, user_id: int) -> None:
+    pair = issue(client)
+    response = client.get("/api/auth/session", headers=bearer(pair["access_token"]))
+    assert response.status_code == 200
+    assert response.json["user"]["id"] == user_id
+    assert response.json["session"]["kind"] == "token"
+    assert response.json["csrf_token"] == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"identity": "alice", "password": "wrong-password-here"},
+        {"identity": "nobody", "password": PASSWORD},
+        {"identity": "nobody@example.com", "password": PASSWORD},
+    ],
+    ids=["wrong-password", "unknown-username", "unknown-email"],
+)
+def test_bad_credentials_get_one_answer(
+    client: FlaskClient, user_id: int, body: dict[str, Any]
+) -> None:
+    response = client.post(TOKEN, json=body)
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.json == INVALID_CREDENTIALS
+
+
+def test_bad_credentials_by_form_get_the_same_answer(client: FlaskClient, user_id: int) -> None:
+    response = client.post(
+        TOKEN, data={"grant_type": "password", "username": "alice", "password": "nope-nope"}
+    )
+    assert response.json == INVALID_CREDENTIALS
+
+
+def test_a_deactivated_account_gets_no_tokens(
+    app: Flask, client: FlaskClient, user_id: int
+) -> None:
+    with app.app_context():
+        db = current_bastion().db.session
+        db.execute(update(User).where(User.id == user_id).values(active=False))
+        db.commit()
+    response = client.post(TOKEN, json={"identity": "alice", "password": PASSWORD})
+    assert response.json == problem(403, "account_disabled", "This account has been deactivated.")
+
+
+@pytest.mark.parametrize("app_config", [{"BASTION_LOGIN_LIMIT_PER_IDENTITY": "2/minute"}])
+def test_the_login_rate_limits_apply(client: FlaskClient, user_id: int) -> None:
+    for _ in range(2):
+        assert (
+            client.post(TOKEN, json={"identity": "alice", "password": "x-wrong-x"}).status_code
+            == 401
+        )
+    response = client.post(TOKEN, json={"identity": "alice", "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.json == problem(429, "rate_limited", "Too many attempts; wait and try again.")
+
+
+def test_no_csrf_token_is_needed_even_with_a_session_cookie(
+    app: Flask, client: FlaskClient, user_id: int, auth: Auth
+) -> None:
+    assert auth.login().status_code == 200  # the client now holds a session cookie
+    response = client.post(TOKEN, json={"identity": "alice", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+# -- the API's error rules ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data"),
+    [
+        ("text/plain", "identity=alice"),
+        ("multipart/form-data; boundary=x", "--x--"),
+        ("application/xml", "<a/>"),
+    ],
+)
+def test_other_media_types_get_415(client: FlaskClient, content_type: str, data: str) -> None:
+    response = client.post(TOKEN, data=data, headers={"Content-Type": content_type})
+    assert response.json == problem(
+        415,
+        "unsupported_media_type",
+        "Send the body as application/json or application/x-www-form-urlencoded.",
+    )
+
+
+def test_malformed_json_gets_400(client: FlaskClient) -> None:
+    response = client.post(TOKEN, data="{nope", headers={"Content-Type": "application/json"})
+    assert response.json == problem(400, "malformed_json", "The request body is not valid JSON.")
+
+
+@pytest.mark.parametrize("as_form", [False, True], ids=["json", "form"])
+def test_oversized_bodies_get_413(client: FlaskClient, as_form: bool) -> None:
+    padding = "x" * 5000
+    if as_form:
+        response = client.post(TOKEN, data={"username": "alice", "password": padding})
+    else:
+        response = client.post(TOKEN, json={"identity": "alice", "password": padding})
+    assert response.json == problem(413, "body_too_large", "The request body is too large.")
+
+
+def test_missing_fields_get_422_with_field_errors(client: FlaskClient) -> None:
+    response = client.post(TOKEN, json={})
+    assert response.status_code == 422
+    assert response.json == problem(
+        422,
+        "validation_failed",
+        "Some fields are invalid.",
+        errors=[
+            {"field": "identity", "code": "missing", "message": "Field required"},
+            {"field": "password", "code": "missing", "message": "Field required"},
+        ],
+    )
+
+
+def test_wrong_types_get_422(client: FlaskClient) -> None:
+    response = client.post(TOKEN, json={"identity": 5, "password": ["x"]})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json["errors"]} == {"identity", "password"}
+    assert all(e["code"] == "string_type" for e in response.json["errors"])
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"grant_type": "client_credentials", "username": "a", "password": "b"}, "grant_type"),
+        ({"grant_type": "password", "username": "a", "password": "b", "scope": "x"}, "scope"),
+        ({"grant_type": "password", "username": ["a", "b"], "password": "b"}, "username"),
+    ],
+    ids=["other-grant", "unknown-field", "repeated-field"],
+)
+def test_form_fields_are_validated_like_json(
+    client: FlaskClient, data: dict[str, Any], field: str
+) -> None:
+    response = client.post(TOKEN, data=data)
+    assert response.status_code == 422, response.json
+    assert response.json["code"] == "validation_failed"
+    assert [e["field"] for e in response.json["errors"]] == [field]
+
+
+@pytest.mark.parametrize("raw", ["[]", '"alice"', "3", "null"])
+def test_non_object_json_gets_422(client: FlaskClient, raw: str) -> None:
+    response = client.post(TOKEN, data=raw, headers={"Content-Type": "application/json"})
+    assert response.json == problem(
+        422,
+        "validation_failed",
+        "The body must be a JSON object.",
+        errors=[{"field": "body", "code": "type", "message": "Expected a JSON object."}],
+    )
+
+
+def test_the_token_endpoints_are_in_the_openapi_document(client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").json
+    paths = spec["paths"]
+    assert paths["/api/token"]["post"]["security"] == []
+    assert "200" in paths["/api/token"]["post"]["responses"]
+    assert "requestBody" in paths["/api/token/refresh"]["post"]
+    assert "requestBody" in paths["/api/token/revoke"]["post"]
+    sessions = paths["/api/auth/sessions"]
+    assert sessions["get"]["security"] == [{"sessionCookie": []}, {"bearerAuth": []}]
+    assert set(sessions) == {"get", "delete"}
+    assert set(paths["/api/auth/sessions/{session_id}"]) == {"delete"}
+    assert "requestBody" in paths["/api/auth/reauth"]["post"]
+    validate(spec)
