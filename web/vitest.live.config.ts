@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run test:live`: the client against a real `newsroom serve` (started by the tests).
+export default defineConfig({
+  test: {
+    include: ["client/live/**/*.live.test.ts"],
+    environment: "node",
+    testTimeout: 30_000,
+    hookTimeout: 40_000,
+  },
+});
