@@ -55,14 +55,11 @@ def test_wrong_password_is_announced_and_the_form_works_without_javascript(
 @pytest.mark.parametrize(
     "hostile",
     [
-        "//evil.localhost:{port}/",
+        # A sample of each family; tests/test_security_redirects.py holds the long list.
         "/\\evil.localhost:{port}/",
         "http://evil.localhost:{port}/",
-        "%2F%2Fevil.localhost:{port}/",
         "/%2F%2Fevil.localhost:{port}/",
-        "/%5Cevil.localhost:{port}/",
         "javascript:alert(document.domain)",
-        "/%09/evil.localhost:{port}/",
     ],
 )
 def test_open_redirects_in_next_land_on_the_app(
