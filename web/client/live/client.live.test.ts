@@ -119,5 +119,12 @@ describe("bearer mode against the real server", () => {
     replay.on("session-expired", (e) => expired.push(e.status));
     await expect(replay.articles.get(article.data.id)).rejects.toMatchObject({ status: 401 });
     expect(expired).toEqual([401]);
+
+    // Signing out with a token ends its session: the same access token is refused afterwards.
+    const second = createClient({ baseUrl: server.url, mode: "bearer" });
+    const secondPair = await second.token.obtain({ identity: name, password: PASSWORD });
+    await second.auth.logout();
+    const after = createClient({ baseUrl: server.url, mode: "bearer", tokens: { access_token: secondPair.access_token, refresh_token: "" } });
+    await expect(after.articles.get(article.data.id)).rejects.toMatchObject({ status: 401 });
   });
 });

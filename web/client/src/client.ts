@@ -51,6 +51,8 @@ export interface RequestOptions {
    * "your session expired", so it neither emits `session-expired` nor refreshes tokens.
    */
   credentials?: boolean;
+  /** Bearer mode: send no Authorization header (the token endpoints themselves). */
+  anonymous?: boolean;
   signal?: AbortSignal;
 }
 
@@ -116,8 +118,8 @@ export class BastionClient {
     this.cookies = options.cookies ?? documentCookies;
     this.csrfCookie = options.csrfCookie ?? "XSRF-TOKEN";
     this.csrfHeader = options.csrfHeader ?? "X-XSRF-TOKEN";
-    this.accessToken = options.tokens?.access_token ?? null;
-    this.refreshToken = options.tokens?.refresh_token ?? null;
+    this.accessToken = options.tokens?.access_token || null;
+    this.refreshToken = options.tokens?.refresh_token || null;
     this.signedIn = this.accessToken !== null;
   }
 
@@ -235,7 +237,7 @@ export class BastionClient {
       }
     } else {
       init.credentials = "omit";
-      if (this.accessToken && !options.credentials) headers.set("Authorization", `Bearer ${this.accessToken}`);
+      if (this.accessToken && !options.anonymous) headers.set("Authorization", `Bearer ${this.accessToken}`);
     }
     let raw: Response;
     try {
@@ -301,6 +303,7 @@ export class BastionClient {
         const { data } = await this.send<TokenPair>("POST", "/api/token/refresh", {
           body: { refresh_token: refreshToken },
           credentials: true,
+          anonymous: true,
         });
         this.accessToken = data.access_token;
         this.refreshToken = data.refresh_token;
@@ -353,6 +356,7 @@ export class BastionClient {
       this.setUser(data.user);
       return data;
     },
+    /** Sign out: ends the server-side session (in bearer mode, the token's session). */
     logout: async (): Promise<void> => {
       try {
         await this.request<undefined>("POST", "/api/auth/logout", { credentials: true });
@@ -371,7 +375,11 @@ export class BastionClient {
   readonly token = {
     /** `POST /api/token`: exchange a password for an access + refresh token pair (in memory). */
     obtain: async (input: TokenInput): Promise<TokenPair> => {
-      const { data } = await this.request<TokenPair>("POST", "/api/token", { body: input, credentials: true });
+      const { data } = await this.request<TokenPair>("POST", "/api/token", {
+        body: input,
+        credentials: true,
+        anonymous: true,
+      });
       this.accessToken = data.access_token;
       this.refreshToken = data.refresh_token;
       this.signedIn = true;

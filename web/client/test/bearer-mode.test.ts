@@ -131,4 +131,14 @@ describe("bearer mode", () => {
     expect(server.sent).toHaveLength(1);
     expect(server.sent[0]!.headers.get("Authorization")).toBeNull();
   });
+
+  it("logout sends the access token (ending that session) and forgets both tokens", async () => {
+    const server = fakeServer(() => new Response(null, { status: 204 }));
+    const api = createClient({ mode: "bearer", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
+    await api.auth.logout();
+    expect(server.sent.map((r) => [r.method, r.url, r.headers.get("Authorization")])).toEqual([
+      ["POST", "/api/auth/logout", "Bearer a1"],
+    ]);
+    expect(api.tokens()).toEqual({ access_token: null, refresh_token: null });
+  });
 });
