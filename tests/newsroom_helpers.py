@@ -13,24 +13,32 @@ from sqlalchemy import insert, select
 from flask_bastion import current_bastion
 from flask_bastion.models import Role, User, user_roles
 from newsroom.models import Article
-from tests.conftest import Auth
+from tests.conftest import PASSWORD, Auth
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+CLIENT_KINDS = ["browser", "token"]
+
+
 @dataclass
 class Member:
-    """A signed-in user with their own cookie jar and CSRF token."""
+    """A signed-in user: a browser (cookie jar + CSRF token) or an app client (bearer token)."""
 
     id: int
     username: str
     client: FlaskClient
     auth: Auth
+    access_token: str | None = None
 
     def headers(self, **extra: str) -> dict[str, str]:
+        if self.access_token is not None:
+            return {"Authorization": f"Bearer {self.access_token}", **extra}
         return {**self.auth.headers(), **extra}
 
     def get(self, path: str, **kwargs: Any) -> Any:
+        if self.access_token is not None:
+            kwargs["headers"] = {**self.headers(), **kwargs.get("headers", {})}
         return self.client.get(path, **kwargs)
 
     def post(self, path: str, json: Any = None, headers: dict[str, str] | None = None) -> Any:
@@ -55,15 +63,20 @@ def grant_roles(app: Flask, user_id: int, *roles: str) -> None:
             conn.execute(insert(user_roles).values(user_id=user_id, role_id=role_id))
 
 
-def member(app: Flask, username: str, *roles: str) -> Member:
-    """Register ``username`` in a fresh client (signed in), then grant ``roles``."""
+def member(app: Flask, username: str, *roles: str, kind: str = "browser") -> Member:
+    """Register ``username`` and grant ``roles``; signed in by cookie, or by bearer token."""
     client = app.test_client()
     auth = Auth(client)
     response = auth.register(email=f"{username}@example.com", username=username)
     assert response.status_code == 201, response.json
     user_id = response.json["user"]["id"]
     grant_roles(app, user_id, *roles)
-    return Member(user_id, username, client, auth)
+    if kind == "browser":
+        return Member(user_id, username, client, auth)
+    app_client = app.test_client()  # no cookies at all: only the bearer token speaks for it
+    issued = app_client.post("/api/token", json={"identity": username, "password": PASSWORD})
+    assert issued.status_code == 200, issued.json
+    return Member(user_id, username, app_client, Auth(app_client), issued.json["access_token"])
 
 
 def insert_articles(

@@ -338,3 +338,32 @@ def test_admins_may_change_their_own_other_roles(root: Member) -> None:
     assert response.status_code == 200
     assert response.json["roles"] == ["admin", "editor"]
     assert root.get("/api/admin/users").status_code == 200
+
+
+def test_deactivation_ends_bearer_access_too(app: Flask, root: Member) -> None:
+    app_user = member(app, "mobile", kind="token")
+    assert app_user.get("/api/articles").status_code == 200
+    assert root.patch(f"/api/admin/users/{app_user.id}", {"active": False}).status_code == 200
+    response = app_user.get("/api/articles")
+    assert response.status_code == 401
+    assert response.json["code"] == "invalid_token"
+
+
+def test_role_removal_applies_to_bearer_clients(app: Flask, root: Member) -> None:
+    writer = member(app, "writer")
+    (article_id,) = insert_articles(app, writer.id, 1)
+    erin = member(app, "erin", "editor", kind="token")
+    path = f"/api/articles/{article_id}"
+    assert erin.patch(path, {"title": "Edited"}).status_code == 200
+    assert root.patch(f"/api/admin/users/{erin.id}", {"roles": []}).status_code == 200
+    response = erin.patch(path, {"title": "Again"})
+    assert response.status_code == 403
+    assert response.json["code"] == "not_article_editor"
+
+
+def test_admin_api_over_bearer(app: Flask, bob: Member) -> None:
+    admin_app = member(app, "ops", "admin", kind="token")
+    assert admin_app.get("/api/admin/users").json["total"] == 2
+    response = admin_app.patch(f"/api/admin/users/{bob.id}", {"roles": ["editor"]})
+    assert response.status_code == 200
+    assert response.json["roles"] == ["editor"]

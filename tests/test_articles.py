@@ -14,7 +14,7 @@ from flask_bastion.sessions import lookup
 from newsroom.flows import articles
 from newsroom.schemas import ArticleUpdate
 from tests.conftest import Auth
-from tests.newsroom_helpers import Member, article_row, insert_articles, member
+from tests.newsroom_helpers import CLIENT_KINDS, Member, article_row, insert_articles, member
 
 PROBLEM = "application/problem+json"
 
@@ -55,8 +55,14 @@ def invalid(*errors: tuple[str, str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def alice(app: Flask) -> Member:
-    return member(app, "alice")
+def kind() -> str:
+    """How the users of a test sign in; tests parametrize it over CLIENT_KINDS."""
+    return "browser"
+
+
+@pytest.fixture
+def alice(app: Flask, kind: str) -> Member:
+    return member(app, "alice", kind=kind)
 
 
 @pytest.fixture
@@ -66,6 +72,7 @@ def article(alice: Member) -> dict[str, Any]:
     return dict(response.json, etag=response.headers["ETag"])
 
 
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
 def test_create_then_read(alice: Member) -> None:
     response = alice.post("/api/articles", {"title": "  Hello  ", "body": "World"})
     assert response.status_code == 201
@@ -263,6 +270,7 @@ def test_update_validation(
     assert response.json == invalid(*errors)
 
 
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
 def test_partial_update_keeps_the_other_fields(alice: Member, article: dict[str, Any]) -> None:
     response = alice.patch(f"/api/articles/{article['id']}", {"body": "Changed"})
     assert response.status_code == 200
@@ -321,11 +329,18 @@ WHO = [
 ]
 
 
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
 @pytest.mark.parametrize(("username", "roles", "allowed"), WHO)
 def test_who_may_edit(
-    app: Flask, alice: Member, article: dict[str, Any], username: str, roles: Any, allowed: bool
+    app: Flask,
+    alice: Member,
+    article: dict[str, Any],
+    username: str,
+    roles: Any,
+    allowed: bool,
+    kind: str,
 ) -> None:
-    actor = alice if username == "alice" else member(app, username, *roles)
+    actor = alice if username == "alice" else member(app, username, *roles, kind=kind)
     response = actor.patch(f"/api/articles/{article['id']}", {"title": f"By {username}"})
     if allowed:
         assert response.status_code == 200
@@ -337,11 +352,18 @@ def test_who_may_edit(
         assert article_row(app, article["id"]).title == "First"
 
 
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
 @pytest.mark.parametrize(("username", "roles", "allowed"), WHO)
 def test_who_may_delete(
-    app: Flask, alice: Member, article: dict[str, Any], username: str, roles: Any, allowed: bool
+    app: Flask,
+    alice: Member,
+    article: dict[str, Any],
+    username: str,
+    roles: Any,
+    allowed: bool,
+    kind: str,
 ) -> None:
-    actor = alice if username == "alice" else member(app, username, *roles)
+    actor = alice if username == "alice" else member(app, username, *roles, kind=kind)
     response = actor.delete(f"/api/articles/{article['id']}")
     if allowed:
         assert response.status_code == 204
@@ -353,6 +375,7 @@ def test_who_may_delete(
         assert article_row(app, article["id"]) is not None
 
 
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
 def test_if_match_with_the_current_etag_succeeds(alice: Member, article: dict[str, Any]) -> None:
     path = f"/api/articles/{article['id']}"
     first = alice.patch(path, {"title": "Two"}, headers={"If-Match": article["etag"]})
@@ -362,6 +385,7 @@ def test_if_match_with_the_current_etag_succeeds(alice: Member, article: dict[st
     assert second.json["title"] == "Three"
 
 
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
 @pytest.mark.parametrize("method", ["patch", "delete"])
 def test_a_stale_if_match_is_412(
     app: Flask, alice: Member, article: dict[str, Any], method: str
