@@ -198,10 +198,12 @@ class KeyStore:
             for k in keys
             if k.private_key is not None and (k.retired_at is None or now < k.retired_at)
         ]
-        # A new key signs only once every instance's cache has had time to learn it.
+        # A new key signs only once every instance's cache has had time to learn it; until
+        # then the oldest usable key (the one that has been signing) carries on.
         published = [k for k in usable if k.created_at + self.cache_ttl <= now]
-        candidates = published or usable
-        return candidates[0] if candidates else None
+        if published:
+            return published[0]
+        return usable[-1] if usable else None
 
     # -- writing -------------------------------------------------------------------------------
 

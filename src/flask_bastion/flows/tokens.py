@@ -146,22 +146,29 @@ def refresh(
     if now >= row.expires_at or now >= row.session_expires_at or not row.active:
         _revoke_family(db, row.session_id)
         raise InvalidGrant()
+    # Lock the session row first, as revocation (a DELETE of it) does: one lock order, no
+    # deadlock; and a session ended a moment ago updates nothing.
+    touched = _rowcount(
+        db.execute(update(_s).where(_s.c.id == row.session_id).values(last_seen_at=now))
+    )
     # The atomic exchange: of concurrent requests, exactly one sees used_at still NULL.
-    result = cast(
-        CursorResult[tuple[()]],
+    exchanged = _rowcount(
         db.execute(
             update(_rt).where(_rt.c.id == row.id, _rt.c.used_at.is_(None)).values(used_at=now)
-        ),
+        )
     )
-    if result.rowcount != 1:
+    if touched != 1 or exchanged != 1:
         audit("refresh_token_race_lost", session_id=row.session_id, user_id=row.user_id)
         raise InvalidGrant()
-    db.execute(update(_s).where(_s.c.id == row.session_id).values(last_seen_at=now))
     new_refresh = _new_refresh_token(db, row.session_id, settings, now)
     access = access_token_for(
         signing_key, settings, user_id=row.user_id, session_id=row.session_id, now=now
     )
     return IssuedTokens(access, new_refresh, settings.access_token_lifetime, row.session_id)
+
+
+def _rowcount(result: object) -> int:
+    return int(cast(CursorResult[tuple[()]], result).rowcount)
 
 
 def _revoke_family(db: Session, session_id: str) -> None:
