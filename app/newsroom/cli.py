@@ -8,17 +8,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from flask_bastion import BastionError, User, current_bastion
+from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion
 
 from . import admin_tasks, create_app, keys, migrate, seed
 
 
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except UnsafeConfiguration as exc:
+        # Say what to change, not a stack trace; click exits non-zero.
+        raise click.ClickException(str(exc)) from None
+
+
 @click.group(
     cls=FlaskGroup,
-    create_app=create_app,
+    create_app=_create_app,
     add_version_option=False,
     load_dotenv=False,
     set_debug_flag=False,

@@ -19,7 +19,9 @@ def allowed_origin(request: Request, settings: Settings) -> str | None:
     origin = request.headers.get("Origin")
     # Exact string match of scheme, host and port, as browsers send them: no prefix, suffix or
     # pattern matching, so "https://app.example.com.evil.io" and "null" are never ours.
-    return origin if origin and origin != "null" and origin in settings.cors_origins else None
+    if not origin or origin in ("null", "*"):  # development allows them in config, never here
+        return None
+    return origin if origin in settings.cors_origins else None
 
 
 def preflight(request: Request, settings: Settings) -> Response | None:

@@ -60,7 +60,8 @@ class Bastion:
 
     def init_app(self, app: Flask) -> None:
         settings = load_settings(app.config)
-        secrets = [app.config.get("SECRET_KEY"), *app.config.get("SECRET_KEY_FALLBACKS", [])]
+        # Flask defaults SECRET_KEY_FALLBACKS to None, not [].
+        secrets = [app.config.get("SECRET_KEY"), *(app.config.get("SECRET_KEY_FALLBACKS") or [])]
         database = Database(settings.database_url)
         keys = KeyStore(
             database.engine,

@@ -155,9 +155,9 @@ def _operation(meta: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, 
     for status, (model, description) in meta.get("responses", {}).items():
         response: dict[str, Any] = {"description": description or "Success"}
         if model is not None:
-            response["content"] = {
-                "application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}
-            }
+            # Errors are sent as problem+json; the document must say what the server sends.
+            media = "application/problem+json" if int(status) >= 400 else "application/json"
+            response["content"] = {media: {"schema": {"$ref": REF.format(model=model.__name__)}}}
         op["responses"][status] = response
     if meta.get("auth"):
         op["security"] = [{"sessionCookie": []}, {"bearerAuth": []}]
