@@ -1,13 +1,37 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
+
+/** Fail the production build if index.html would need 'unsafe-inline' (our CSP forbids it). */
+function noInlineCode(): Plugin {
+  return {
+    name: "newsroom-no-inline-code",
+    apply: "build",
+    transformIndexHtml: {
+      order: "post",
+      handler(html) {
+        const problems = [
+          /<script(?![^>]*\bsrc=)[^>]*>/i.test(html) && "an inline <script>",
+          /<style[\s>]/i.test(html) && "a <style> element",
+          /\sstyle\s*=/i.test(html) && "a style attribute",
+          /\son[a-z]+\s*=/i.test(html) && "an inline event handler",
+          /(src|href)\s*=\s*["']?(https?:)?\/\//i.test(html) && "a resource from another origin",
+        ].filter(Boolean);
+        if (problems.length > 0) {
+          throw new Error(`index.html has ${problems.join(", ")}: the CSP is script-src 'self'; style-src 'self'`);
+        }
+        return html;
+      },
+    },
+  };
+}
 
 // The SPA lives under /app/: Flask serves web/dist there (index.html at /app/, hashed assets under
 // /app/assets/). In development `npm run dev` serves it at http://127.0.0.1:5173/app/ and talks
 // to the API at VITE_API_URL (see .env.development) cross-origin, with credentials.
 export default defineConfig({
   base: "/app/",
-  plugins: [react()],
+  plugins: [react(), noInlineCode()],
   server: {
     // 127.0.0.1, like the API: same site, so the SameSite=Lax session cookie travels with fetch.
     host: "127.0.0.1",
