@@ -111,15 +111,17 @@ ENDPOINTS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-def test_anonymous_gets_401(app: Flask, auth: Auth, method: str, path: str) -> None:
+def test_anonymous_gets_401(app: Flask, auth: Auth) -> None:
     author = member(app, "alice")
     insert_articles(app, author.id, 1)
-    headers = auth.headers()  # a valid anonymous CSRF token: the 401 is about the sign-in
-    response = getattr(auth.client, method)(path, json={"title": "t", "body": "b"}, headers=headers)
-    assert response.status_code == 401
-    assert response.mimetype == PROBLEM
-    assert response.json == NOT_SIGNED_IN
+    for method, path in ENDPOINTS:
+        headers = auth.headers()  # a valid anonymous CSRF token: the 401 is about the sign-in
+        response = getattr(auth.client, method)(
+            path, json={"title": "t", "body": "b"}, headers=headers
+        )
+        assert response.status_code == 401
+        assert response.mimetype == PROBLEM
+        assert response.json == NOT_SIGNED_IN
 
 
 @pytest.mark.parametrize(("method", "path"), [e for e in ENDPOINTS if e[0] != "get"])
@@ -178,9 +180,8 @@ def test_oversized_body_is_413(
     )
 
 
-@pytest.mark.parametrize(
-    ("payload", "errors"),
-    [
+def test_create_validation(alice: Member) -> None:
+    for payload, errors in [
         ({}, [("title", "missing", "Field required"), ("body", "missing", "Field required")]),
         ({"title": 3, "body": "b"}, [("title", "string_type", "Input should be a valid string")]),
         (
@@ -205,12 +206,10 @@ def test_oversized_body_is_413(
                 )
             ],
         ),
-    ],
-)
-def test_create_validation(alice: Member, payload: Any, errors: Any) -> None:
-    response = alice.post("/api/articles", payload)
-    assert response.status_code == 422
-    assert response.json == invalid(*errors)
+    ]:
+        response = alice.post("/api/articles", payload)
+        assert response.status_code == 422
+        assert response.json == invalid(*errors)
 
 
 def test_create_rejects_a_json_array(alice: Member) -> None:
@@ -235,39 +234,32 @@ READONLY = {
 }
 
 
-@pytest.mark.parametrize("field", sorted(READONLY))
-def test_mass_assignment_is_refused(
-    app: Flask, alice: Member, article: dict[str, Any], field: str
-) -> None:
-    extra = {field: READONLY[field]}
-    created = alice.post("/api/articles", {"title": "t", "body": "b", **extra})
-    patched = alice.patch(f"/api/articles/{article['id']}", {"title": "t", **extra})
-    for response in (created, patched):
-        assert response.status_code == 422
-        assert response.json == invalid(
-            (field, "extra_forbidden", "Extra inputs are not permitted")
-        )
-    row = article_row(app, article["id"])
-    assert (row.title, row.author_id, row.version) == ("First", alice.id, 1)
+def test_mass_assignment_is_refused(app: Flask, alice: Member, article: dict[str, Any]) -> None:
+    for field in sorted(READONLY):
+        extra = {field: READONLY[field]}
+        created = alice.post("/api/articles", {"title": "t", "body": "b", **extra})
+        patched = alice.patch(f"/api/articles/{article['id']}", {"title": "t", **extra})
+        for response in (created, patched):
+            assert response.status_code == 422
+            assert response.json == invalid(
+                (field, "extra_forbidden", "Extra inputs are not permitted")
+            )
+        row = article_row(app, article["id"])
+        assert (row.title, row.author_id, row.version) == ("First", alice.id, 1)
 
 
-@pytest.mark.parametrize(
-    ("payload", "errors"),
-    [
+def test_update_validation(alice: Member, article: dict[str, Any]) -> None:
+    for payload, errors in [
         (
             {"title": None},
             [("title", "value_error", "Leave the field out rather than sending null.")],
         ),
         ({"body": 5}, [("body", "string_type", "Input should be a valid string")]),
         ({"title": ""}, [("title", "string_too_short", "String should have at least 1 character")]),
-    ],
-)
-def test_update_validation(
-    alice: Member, article: dict[str, Any], payload: Any, errors: Any
-) -> None:
-    response = alice.patch(f"/api/articles/{article['id']}", payload)
-    assert response.status_code == 422
-    assert response.json == invalid(*errors)
+    ]:
+        response = alice.patch(f"/api/articles/{article['id']}", payload)
+        assert response.status_code == 422
+        assert response.json == invalid(*errors)
 
 
 @pytest.mark.parametrize("kind", CLIENT_KINDS)
