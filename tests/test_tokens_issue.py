@@ -262,3 +262,16 @@ def test_the_token_endpoints_are_in_the_openapi_document(client: FlaskClient) ->
     assert set(paths["/api/auth/sessions/{session_id}"]) == {"delete"}
     assert "requestBody" in paths["/api/auth/reauth"]["post"]
     validate(spec)
+
+
+def test_a_valid_bearer_beats_a_valid_cookie(app: Flask, auth: Auth, user_id: int) -> None:
+    register(app.test_client(), "bob@example.com", "bob")
+    bob = issue(app.test_client(), "bob")
+    assert auth.login().status_code == 200  # alice's cookie is in the jar
+    response = auth.client.get("/api/auth/session", headers=bearer(bob["access_token"]))
+    assert response.json["user"]["username"] == "bob"
+    assert "Set-Cookie" not in response.headers  # no CSRF cookie dance for a bearer caller
+    # An unsafe bearer request needs no CSRF header, and never touches alice's session.
+    logout = auth.client.post("/api/auth/logout", headers=bearer(bob["access_token"]))
+    assert logout.status_code == 204
+    assert auth.client.get("/api/auth/session").json["user"]["username"] == "alice"

@@ -37,13 +37,14 @@ def list_keys() -> None:
     signer = store.signing_key(now)
     for key in store.keys(now):
         until = store.verifies_until(key)
-        state = (
-            "signing"
-            if key.kid == signer.kid
-            else "expired"
-            if until is not None and now >= until
-            else "verifying"
-        )
+        if key.kid == signer.kid:
+            state = "signing"
+        elif key.retired_at is None:
+            state = "next"  # published; signs once every instance has learnt it
+        elif until is not None and now >= until:
+            state = "expired"
+        else:
+            state = "verifying"  # retired; its last tokens are still alive
         click.echo(
             f"{key.kid}  {state:9}  created {key.created_at.isoformat(timespec='seconds')}  "
             f"verifies until {until.isoformat(timespec='seconds') if until else '-'}  "
