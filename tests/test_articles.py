@@ -404,6 +404,18 @@ def test_if_match_forms(alice: Member, article: dict[str, Any], header: str, sta
     assert response.status_code == status
 
 
+def test_get_honours_if_none_match(alice: Member, article: dict[str, Any]) -> None:
+    path = f"/api/articles/{article['id']}"
+    cached = alice.get(path, headers={"If-None-Match": article["etag"]})
+    assert cached.status_code == 304
+    assert cached.data == b""
+    assert cached.headers["ETag"] == article["etag"]
+    assert alice.patch(path, {"title": "Changed"}).status_code == 200
+    fresh = alice.get(path, headers={"If-None-Match": article["etag"]})
+    assert fresh.status_code == 200
+    assert fresh.json["title"] == "Changed"
+
+
 def test_delete_with_the_current_etag(alice: Member, article: dict[str, Any]) -> None:
     response = alice.delete(f"/api/articles/{article['id']}", headers={"If-Match": article["etag"]})
     assert response.status_code == 204
@@ -430,9 +442,11 @@ def test_revoked_session_cannot_write(app: Flask, alice: Member, article: dict[s
     assert response.status_code in (401, 403)
 
 
-@pytest.mark.postgres
 def test_two_concurrent_editors_never_both_win(app: Flask, alice: Member) -> None:
-    """Real threads and connections: per round, exactly one 200, one 412, and no lost update."""
+    """Real threads and connections: per round, exactly one 200, one 412, and no lost update.
+
+    Runs in both passes; in the PostgreSQL pass the two requests hold two pooled connections.
+    """
     erin = member(app, "erin", "editor")
     (article_id,) = insert_articles(app, alice.id, 1)
     path = f"/api/articles/{article_id}"

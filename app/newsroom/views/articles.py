@@ -95,12 +95,15 @@ def create_article(body: ArticleCreate) -> Response:
 @bp.get("/articles/<int:article_id>")
 @auth_required
 @responds(200, ArticlePublic, "The article, with its ETag")
+@responds(304, None, "Not modified since the ETag sent in If-None-Match")
 @responds(404, ProblemDetails, "No such article")
 def get_article(article_id: int) -> Response:
-    """Read one article."""
+    """Read one article (If-None-Match answers 304 when unchanged)."""
     with current_bastion().db.engine.connect() as conn:
         result = articles.get_article(conn, article_id)
-    return _versioned(result)
+    response = _versioned(result)
+    response.make_conditional(request)  # 304 when If-None-Match names this version
+    return response
 
 
 @bp.patch("/articles/<int:article_id>")
