@@ -51,6 +51,15 @@ TIMEOUT_MS = 10_000  # generous for a loaded CI machine; passing steps take far 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # When a browser test fails, keep what the browser showed (CI uploads test-artifacts/).
+    if config.option.screenshot == "off":
+        config.option.screenshot = "only-on-failure"
+        config.option.full_page_screenshot = True
+    if config.option.output == "test-results":
+        config.option.output = str(ROOT / "test-artifacts" / "failures")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
