@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion
 
 from . import admin_tasks, create_app, keys, migrate, seed
+from .policy import KNOWN_ROLES
 
 
 def _create_app() -> Flask:
@@ -130,7 +131,7 @@ def user() -> None:
     "roles",
     multiple=True,
     metavar="ROLE",
-    help=f"Give a role (repeatable): {', '.join(admin_tasks.KNOWN_ROLES)}.",
+    help=f"Give a role (repeatable): {', '.join(KNOWN_ROLES)}.",
 )
 @with_appcontext
 def user_create(email: str, username: str, roles: tuple[str, ...]) -> None:

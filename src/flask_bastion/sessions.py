@@ -136,7 +136,12 @@ def _fetch(engine: Engine, token: str) -> list[Any]:
     if prepared is None:
         prepared = _prepared[engine.dialect] = _Prepared.for_dialect(engine.dialect)
     connection = engine.raw_connection()
+    # On PostgreSQL a lone SELECT in autocommit is one round trip; in a transaction it is
+    # three (BEGIN, the SELECT, and the ROLLBACK of the pool's reset).
+    autocommit = connection.dbapi_connection if engine.dialect.name == "postgresql" else None
     try:
+        if autocommit is not None:
+            engine.dialect.set_isolation_level(autocommit, "AUTOCOMMIT")
         cursor = connection.cursor()
         try:
             cursor.execute(prepared.sql, prepared.parameters({"token_hash": token_hash(token)}))
@@ -144,6 +149,8 @@ def _fetch(engine: Engine, token: str) -> list[Any]:
         finally:
             cursor.close()
     finally:
+        if autocommit is not None:
+            engine.dialect.reset_isolation_level(autocommit)
         connection.close()
 
 
