@@ -115,7 +115,16 @@ export function App() {
             {notice.text}
           </div>
         )}
-        <Body boot={boot} user={user} route={route} retry={start} locationKey={location.key} />
+        <Body
+          boot={boot}
+          user={user}
+          route={route}
+          retry={start}
+          locationKey={location.key}
+          // A page's code refused (401 once the session is gone): ask the server, which lets the
+          // client report an expired session like any other call would.
+          onPageError={() => void api.start().catch(() => undefined)}
+        />
       </main>
     </SessionContext.Provider>
   );
@@ -127,12 +136,14 @@ function Body({
   route,
   retry,
   locationKey,
+  onPageError,
 }: {
   boot: Boot;
   user: User | null;
   route: Route;
   retry: () => void;
   locationKey: number;
+  onPageError: () => void;
 }) {
   if (boot.kind === "starting") {
     return (
@@ -154,7 +165,7 @@ function Body({
   }
   if (!user && !PUBLIC_ROUTES.has(route.name)) return null; // the guard is redirecting
   return (
-    <ErrorBoundary key={locationKey}>
+    <ErrorBoundary key={locationKey} onError={onPageError}>
       <Suspense
         fallback={
           <p role="status" className="loading">

@@ -2,6 +2,8 @@ import { Component, type ReactNode } from "react";
 
 interface Props {
   children: ReactNode;
+  /** Called once when a page fails, e.g. to check whether the session ended meanwhile. */
+  onError?: (error: unknown) => void;
 }
 
 /** When a page cannot load (its code chunk refused after a sign-out, a network error), say so. */
@@ -10,6 +12,10 @@ export class ErrorBoundary extends Component<Props, { failed: boolean }> {
 
   static getDerivedStateFromError(): { failed: boolean } {
     return { failed: true };
+  }
+
+  override componentDidCatch(error: unknown) {
+    this.props.onError?.(error);
   }
 
   override render() {
