@@ -108,6 +108,7 @@ def test_user_object_never_carries_the_password_hash(auth: Auth) -> None:
         {"identity": "Alice@Example.COM"},
         {"identity": "  alice@example.com  "},
         {"identity": fullwidth("alice")},  # fullwidth letters normalise to the same key
+        {"identity": "alice\uff20example.com"},  # a fullwidth @ is still an email
         {"email": "alice@example.com"},
         {"username": "alice"},
     ],

@@ -204,3 +204,29 @@ def test_newsroom_default_database_is_sqlite_under_var(tmp_path: Any) -> None:
 def test_secret_key_fallbacks_come_from_the_environment(tmp_path: Any) -> None:
     env = environment(tmp_path, SECRET_KEY_FALLBACKS="old-one,older-one")
     assert settings.from_env(env)["SECRET_KEY_FALLBACKS"] == ["old-one", "older-one"]
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"BASTION_CORS_ORIGINS": "https://app.example.com:abc"},
+            "CORS_ORIGINS entry 'https://app.example.com:abc' is not a valid URL.",
+        ),
+        (
+            {"BASTION_CORS_ORIGINS": "http://[::1"},
+            "CORS_ORIGINS entry 'http://[::1' is not a valid URL.",
+        ),
+        (
+            {"BASTION_PUBLIC_URL": "https://news.example.com:99999"},
+            "BASTION_PUBLIC_URL 'https://news.example.com:99999' is not a valid URL.",
+        ),
+    ],
+)
+def test_malformed_urls_are_refused_by_name(
+    env: str, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        build(production(BASTION_ENV=env, **overrides))
+    assert refused.value.problems == [message]

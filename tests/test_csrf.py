@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flask_bastion import current_bastion
 from flask_bastion.security import csrf
@@ -291,3 +293,57 @@ def test_tokens_signed_with_a_fallback_key_still_verify(database_url: str) -> No
     finally:
         rotated.extensions["bastion"].db.engine.dispose()
         forgot.extensions["bastion"].db.engine.dispose()
+
+
+# ---- hostile credentials, generated ------------------------------------------------------------
+
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters=";,\x7f"),
+    max_size=300,
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    session=st.none() | header_text,
+    xsrf_cookie=st.none() | header_text,
+    xsrf_header=st.none() | header_text,
+    origin=st.none() | header_text | st.sampled_from([SPA, "null", "http://localhost"]),
+    fetch_site=st.none() | st.sampled_from(["cross-site", "same-site", "same-origin", "none", "x"]),
+)
+def test_hostile_cookies_and_headers_never_500(
+    app: Flask,
+    session: str | None,
+    xsrf_cookie: str | None,
+    xsrf_header: str | None,
+    origin: str | None,
+    fetch_site: str | None,
+) -> None:
+    client = app.test_client()
+    if session is not None:
+        client.set_cookie("bastion_session", session)
+    if xsrf_cookie is not None:
+        client.set_cookie("XSRF-TOKEN", xsrf_cookie)
+    headers = {
+        name: value
+        for name, value in (
+            ("X-XSRF-TOKEN", xsrf_header),
+            ("Origin", origin),
+            ("Sec-Fetch-Site", fetch_site),
+        )
+        if value is not None
+    }
+    state = client.get("/api/auth/session", headers=headers)
+    assert state.status_code == 401
+    assert state.json["code"] == "not_authenticated"
+    for path in ("/api/auth/logout", "/api/auth/login"):
+        response = client.post(path, json={"identity": "x", "password": "y"}, headers=headers)
+        assert response.status_code in (204, 401, 403), response.get_data(as_text=True)
+        if response.status_code == 403:
+            assert response.json["code"] == "csrf_failed"

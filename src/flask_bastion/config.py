@@ -190,6 +190,14 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+def _parses(url: str) -> bool:
+    try:
+        origin_of(url)
+    except ValueError:
+        return False
+    return True
+
+
 def _as_origins(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split(",")
@@ -208,6 +216,16 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     if not merged["BASTION_DATABASE_URL"]:
         raise UnsafeConfiguration(["BASTION_DATABASE_URL is not set: give a database URL."])
     raw_origins = _as_origins(merged["BASTION_CORS_ORIGINS"])
+    malformed = [  # e.g. a port that is not a number: say which setting, not a bare ValueError
+        f"{name} {url!r} is not a valid URL."
+        for name, url in [
+            ("BASTION_PUBLIC_URL", merged["BASTION_PUBLIC_URL"]),
+            *(("CORS_ORIGINS entry", o) for o in raw_origins if o not in ("*", "null")),
+        ]
+        if not _parses(url)
+    ]
+    if malformed:
+        raise UnsafeConfiguration(malformed)
     settings = Settings(
         **{
             key.removeprefix("BASTION_").lower(): value

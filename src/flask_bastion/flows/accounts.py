@@ -102,7 +102,7 @@ def authenticate(
     if len(password) > settings.password_max_length:  # refused before hashing: no CPU to buy
         limits.hit(settings.login_limit_per_identity, "login-identity", key)
         raise InvalidCredentials()
-    column = User.email_key if looks_like_email(identity) else User.username_key
+    column = User.email_key if looks_like_email(key) else User.username_key
     user = db.execute(select(User).where(column == key)).scalar_one_or_none()
     if user is None:
         passwords.verify_dummy(password)
