@@ -242,3 +242,16 @@ def test_anonymous_logout_link_goes_to_login(client: FlaskClient) -> None:
     response = client.get("/logout", headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 303
     assert response.headers["Location"] == "/login"
+
+
+def test_too_many_attempts_rerender_the_form_with_429(client: FlaskClient, alice: str) -> None:
+    statuses = [
+        post_login(client, identity="alice", password="wrong-password-1").status_code
+        for _ in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
+    response = post_login(client, identity="alice", password=PASSWORD)
+    assert response.status_code == 429
+    assert "Too many attempts. Wait a minute and try again." in response.text
+    assert int(response.headers["Retry-After"]) > 0
+    assert signed_in_as(client) is None
