@@ -67,15 +67,22 @@ def _next_target() -> str:
     return safe_next(request.values.get("next"), APP_HOME)
 
 
-def _login_page(status: int = 200, error: str | None = None, **extra: Any) -> Response:
+def _login_page(
+    status: int = 200,
+    error: str | None = None,
+    *,
+    identity: str = "",
+    remember: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
     return _page(
         "login.html",
         status,
+        headers,
         error=error,
         next=_next_target(),
-        identity=extra.pop("identity", ""),
-        remember=extra.pop("remember", False),
-        **extra,
+        identity=identity,
+        remember=remember,
     )
 
 
