@@ -23,6 +23,7 @@ from flask_bastion.errors import (
 )
 from flask_bastion.headers import no_store
 from flask_bastion.schemas import LoginInput
+from flask_bastion.security.origin import is_same_origin_request
 from flask_bastion.security.redirects import safe_next
 from flask_bastion.transports import browser
 from flask_bastion.views.browser import sign_in_browser, sign_out_browser
@@ -126,18 +127,12 @@ def login() -> Response:
 
 
 def _is_same_origin() -> bool:
-    """Did this GET come from one of our own pages? Only then may it sign out without asking."""
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site == "same-origin"
-    ours = {origin_of(request.host_url), current_bastion().settings.public_origin}
-    source = request.headers.get("Origin") or request.headers.get("Referer")
-    if not source or source == "null":
-        return False
-    try:
-        return origin_of(source) in ours
-    except ValueError:
-        return False
+    return is_same_origin_request(
+        request.headers.get("Sec-Fetch-Site"),
+        request.headers.get("Origin"),
+        request.headers.get("Referer"),
+        {origin_of(request.host_url), current_bastion().settings.public_origin},
+    )
 
 
 @bp.get("/logout")

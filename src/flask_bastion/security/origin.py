@@ -24,3 +24,23 @@ def is_trusted_origin(
         except ValueError:
             return False
     return sec_fetch_site not in ("cross-site", "same-site")
+
+
+def is_same_origin_request(
+    sec_fetch_site: str | None, origin: str | None, referer: str | None, ours: Collection[str]
+) -> bool:
+    """Whether a request (a GET link, say) was made by one of our own pages.
+
+    For actions a cross-site link must not trigger without asking (signing out). A browser's
+    ``Sec-Fetch-Site`` decides when sent; else ``Origin`` or ``Referer`` must be ours exactly;
+    no header at all (privacy settings strip them) is not proof, so it is refused.
+    """
+    if sec_fetch_site is not None:
+        return sec_fetch_site == "same-origin"
+    source = origin or referer
+    if not source or source.strip().lower() == "null":
+        return False
+    try:
+        return origin_of(source) in ours
+    except ValueError:
+        return False
