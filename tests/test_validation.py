@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -503,4 +504,50 @@ def test_random_json_like_text_never_500(app: Flask, path: str, text: str) -> No
     response = client.post(
         path, data=text.encode(), content_type="application/json", headers=headers
     )
+    assert_contract(response)
+
+
+def json_endpoints(app: Flask) -> list[tuple[str, str]]:
+    """Every (method, path) whose view reads a JSON body, path parameters set to 1."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        meta = getattr(app.view_functions.get(rule.endpoint), "_bastion_op", None)
+        if meta and meta.get("body"):
+            path = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
+            found += [(m, path) for m in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})]
+    return found
+
+
+def test_the_json_endpoints_include_the_auth_api(app: Flask) -> None:
+    assert {("POST", p) for p in ENDPOINTS} <= set(json_endpoints(app))
+
+
+@pytest.fixture
+def open_app(database_url: str) -> Iterator[Flask]:
+    """An app whose sign-up limit lets every generated example register its own user."""
+    from tests.conftest import make_app
+
+    app = make_app(database_url, BASTION_REGISTER_LIMIT_PER_IP="100000/hour")
+    yield app
+    app.extensions["bastion"].db.engine.dispose()
+
+
+@FUZZ
+@given(data=st.data(), signed_in=st.booleans())
+def test_random_json_to_every_json_endpoint_never_500(
+    open_app: Flask, data: st.DataObject, signed_in: bool
+) -> None:
+    app = open_app
+    endpoints = json_endpoints(app)
+    method, path = data.draw(st.sampled_from(endpoints), label="endpoint")
+    value = data.draw(json_values | plausible_objects, label="body")
+    client = app.test_client()
+    auth = Auth(client)
+    if signed_in:
+        name = "user" + str(data.draw(st.integers(0, 10**9), label="user"))
+        assert auth.register(f"{name}@example.com", name).status_code in (201, 409)
+    response = client.open(path, method=method, json=value, headers=auth.headers())
+    if response.status_code in (204, 404, 412, 428):  # no body, or a missing resource/version
+        assert response.status_code == 204 or response.mimetype == "application/problem+json"
+        return
     assert_contract(response)
