@@ -71,7 +71,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one article. */
+        /** Read one article (If-None-Match answers 304 when unchanged). */
         get: operations["get_article"];
         put?: never;
         post?: never;
@@ -988,6 +988,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ArticlePublic"];
                 };
+            };
+            /** @description Not modified since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not signed in */
             401: {
