@@ -231,7 +231,9 @@ def test_someone_elses_session_is_404(app: Flask, alice: Auth) -> None:
     assert app.test_client().get(SESSION, headers=bearer(bob["access_token"])).status_code == 200
 
 
-@pytest.mark.parametrize("session_id", ["0" * 24, "nope", "x" * 300, "%00"])
+@pytest.mark.parametrize(
+    "session_id", ["0" * 24, "nope", "x" * 300, "%00", "a%00b", "%C3%A9", "%E2%80%AE"]
+)
 def test_unknown_session_ids_are_404(alice: Auth, session_id: str) -> None:
     assert delete(alice, f"{SESSIONS}/{session_id}").json == NO_SUCH_SESSION
 

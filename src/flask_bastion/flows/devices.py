@@ -6,6 +6,7 @@ its owner out of all their others. No HTTP here: domain errors only.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -18,6 +19,9 @@ from ..principal import Principal
 from ..ratelimit import RateLimits
 from ..security.passwords import Passwords
 from .accounts import authenticate
+
+# What a session id can look like (the column holds 32 characters); anything else is no session.
+SESSION_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 
 def live_sessions(db: Session, user_id: int, *, now: datetime) -> list[AuthSession]:
@@ -40,6 +44,8 @@ def end_session(
     db: Session, principal: Principal, session_id: str, settings: Settings, *, now: datetime
 ) -> None:
     """End one of the caller's sessions; someone else's id is 404, as if it did not exist."""
+    if not SESSION_ID.fullmatch(session_id):
+        raise NotFound("There is no such session.")
     if session_id != principal.session_id:
         require_recent_sign_in(principal, settings, now=now)
     stmt = delete(AuthSession).where(
