@@ -170,8 +170,10 @@ def _copy_postgresql(
         report(written % BATCH)
     finally:
         raw.close()
-    with engine.begin() as conn:  # fresh statistics, so the planner knows the table grew
-        conn.execute(text("ANALYZE articles"))
+    # What autovacuum would do after a bulk load, now: fresh statistics for the planner, and a
+    # visibility map so COUNT(*) can use an index-only scan.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE articles"))
 
 
 def _insert_batches(
