@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import jwt
@@ -11,7 +12,8 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 from sqlalchemy import select, update
 
-from flask_bastion import User, current_bastion
+from flask_bastion import UnsafeConfiguration, User, current_bastion
+from flask_bastion.config import load_settings
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.security.tokens import token_hash
 from tests.conftest import PASSWORD, Auth
@@ -275,3 +277,31 @@ def test_a_valid_bearer_beats_a_valid_cookie(app: Flask, auth: Auth, user_id: in
     logout = auth.client.post("/api/auth/logout", headers=bearer(bob["access_token"]))
     assert logout.status_code == 204
     assert auth.client.get("/api/auth/session").json["user"]["username"] == "alice"
+
+
+@pytest.mark.parametrize("lifetime", [30, 7200])
+def test_production_refuses_access_tokens_too_short_or_long_lived(lifetime: int) -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        load_settings(
+            {
+                "BASTION_DATABASE_URL": "sqlite://",
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "BASTION_ACCESS_TOKEN_LIFETIME": lifetime,
+            }
+        )
+    assert refused.value.problems == [
+        "BASTION_ACCESS_TOKEN_LIFETIME must be between 60 and 3600 seconds."
+    ]
+
+
+def test_issuer_and_audience_follow_the_public_url_unless_set() -> None:
+    base = {"BASTION_DATABASE_URL": "sqlite://", "BASTION_ENV": "testing"}
+    settings = load_settings({**base, "BASTION_PUBLIC_URL": "https://news.example"})
+    assert (settings.issuer, settings.audience) == (
+        "https://news.example",
+        "https://news.example/api",
+    )
+    custom = load_settings(
+        {**base, "BASTION_TOKEN_ISSUER": "https://id.example", "BASTION_TOKEN_AUDIENCE": "news"}
+    )
+    assert (custom.issuer, custom.audience) == ("https://id.example", "news")
