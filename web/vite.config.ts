@@ -51,6 +51,8 @@ export default defineConfig({
   test: {
     include: ["client/test/**/*.test.ts", "src/**/*.test.{ts,tsx}"],
     environment: "node",
+    setupFiles: ["src/test/setup.ts"],
     restoreMocks: true,
+    testTimeout: 20_000,
   },
 });

@@ -147,7 +147,7 @@ function Body({
 }) {
   if (boot.kind === "starting") {
     return (
-      <p role="status" className="loading">
+      <p className="loading" aria-live="polite">
         Loading…
       </p>
     );
@@ -168,7 +168,7 @@ function Body({
     <ErrorBoundary key={locationKey} onError={onPageError}>
       <Suspense
         fallback={
-          <p role="status" className="loading">
+          <p className="loading" aria-live="polite">
             Loading…
           </p>
         }

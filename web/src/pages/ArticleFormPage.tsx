@@ -122,7 +122,7 @@ export default function ArticleFormPage({ id }: { id?: number }) {
       <>
         <PageHeading>{load.kind === "missing" ? "Article not found" : heading}</PageHeading>
         {load.kind === "loading" && (
-          <p role="status" className="loading">
+          <p className="loading" aria-live="polite">
             Loading article…
           </p>
         )}

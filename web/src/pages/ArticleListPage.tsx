@@ -71,7 +71,7 @@ export default function ArticleListPage() {
       </form>
 
       {state.kind === "loading" && (
-        <p role="status" className="loading">
+        <p className="loading" aria-live="polite">
           Loading articles…
         </p>
       )}

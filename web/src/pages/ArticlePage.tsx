@@ -67,7 +67,7 @@ export default function ArticlePage({ id }: { id: number }) {
     <>
       <PageHeading>{heading}</PageHeading>
       {state.kind === "loading" && (
-        <p role="status" className="loading">
+        <p className="loading" aria-live="polite">
           Loading article…
         </p>
       )}
