@@ -230,3 +230,9 @@ def test_malformed_urls_are_refused_by_name(
     with pytest.raises(UnsafeConfiguration) as refused:
         build(production(BASTION_ENV=env, **overrides))
     assert refused.value.problems == [message]
+
+
+def test_ratelimit_prefix_comes_from_the_environment(tmp_path: Any) -> None:
+    assert settings.from_env(environment(tmp_path))["BASTION_RATELIMIT_PREFIX"] == "bastion"
+    env = environment(tmp_path, RATELIMIT_PREFIX="newsroom-eu")
+    assert settings.from_env(env)["BASTION_RATELIMIT_PREFIX"] == "newsroom-eu"

@@ -50,6 +50,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASTION_ENV": app_env,
         "BASTION_DATABASE_URL": database_url(env),
         "BASTION_REDIS_URL": env.get("REDIS_URL") or None,
+        # Apps (or test runs) sharing one Redis keep their rate-limit counters apart.
+        "BASTION_RATELIMIT_PREFIX": env.get("RATELIMIT_PREFIX") or "bastion",
         "BASTION_PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:8000"),
         "BASTION_CORS_ORIGINS": env.get("CORS_ORIGINS", ""),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),

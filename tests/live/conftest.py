@@ -42,6 +42,8 @@ def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]
         PUBLIC_URL=f"http://127.0.0.1:{port}",
         DATABASE_URL=database_url,
         LOG_LEVEL="WARNING",
+        # Our own counters: other servers (and earlier runs) share this Redis and this IP.
+        RATELIMIT_PREFIX=f"live-{uuid.uuid4().hex}",
     )
     if REDIS_URL:
         env["REDIS_URL"] = REDIS_URL
