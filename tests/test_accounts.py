@@ -280,3 +280,33 @@ def test_email_key_length_is_checked_after_normalisation(auth: Auth) -> None:
             [field("email", "value_error", "The email address is too long.")],
         ),
     )
+
+
+def test_racing_registrations_of_one_account_give_one_201_and_409s(app: Flask) -> None:
+    import threading
+
+    clients = [Auth(app.test_client()) for _ in range(4)]
+    headers = [c.headers() for c in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def register(auth: Auth, csrf: dict[str, str], n: int) -> None:
+        barrier.wait()
+        body = {"email": "alice@example.com", "username": f"alice{n}", "password": PASSWORD}
+        response = auth.client.post("/api/auth/register", json=body, headers=csrf)
+        if response.status_code == 409:
+            assert response.json["code"] == "conflict"
+            assert response.json["errors"][0]["field"] == "email"
+        statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=register, args=(c, h, n))
+        for n, (c, h) in enumerate(zip(clients, headers, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [201, 409, 409, 409]
+    with app.app_context(), current_bastion().db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(User)).scalar_one() == 1
