@@ -77,3 +77,25 @@ describe("App", () => {
     await waitFor(() => expect(document.title).toBe("Five · Newsroom"));
   });
 });
+
+describe("App notices", () => {
+  it("the session-expired notice gives way to the sign-in form's own alert", async () => {
+    let revoked = false;
+    renderApp("/", (request) => {
+      if (request.url === "/api/auth/login") return problem(401, "invalid_credentials");
+      if (request.url === "/api/auth/session") {
+        return revoked ? problem(401, "not_authenticated", { csrf_token: "anon" }) : json(200, { user: USER, session: SESSION, csrf_token: "t" });
+      }
+      return revoked ? problem(401, "not_authenticated") : json(200, EMPTY_PAGE);
+    });
+    await screen.findByText("No articles yet.");
+    revoked = true;
+    fireEvent.change(screen.getByLabelText("Author"), { target: { value: "ada" } });
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    expect((await screen.findByRole("alert")).textContent).toBe(SESSION_EXPIRED);
+    fireEvent.change(screen.getByLabelText("Email or username"), { target: { value: "ada" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "wrong" } });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    await waitFor(() => expect(screen.getAllByRole("alert").map((a) => a.textContent)).toEqual(["The email, username or password is wrong."]));
+  });
+});

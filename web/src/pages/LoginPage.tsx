@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
 import { PageHeading } from "../components/PageHeading";
-import { useApi } from "../context";
+import { useApi, useSession } from "../context";
 import { fieldLines, formFailure, type FieldErrors } from "../forms";
 import { Link, safeNext, useRouter, useSearchParams } from "../router";
 
@@ -11,6 +11,7 @@ const LABELS: Record<LoginField, string> = { identity: "Email or username", pass
 
 export function LoginPage() {
   const api = useApi();
+  const { notify } = useSession();
   const { navigate } = useRouter();
   const params = useSearchParams();
   const [identity, setIdentity] = useState("");
@@ -32,6 +33,7 @@ export function LoginPage() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (busy) return;
+    notify(null); // the page's notice (expired, signed out) has been read: one alert at a time
     const missing: FieldErrors<LoginField> = {};
     if (!identity.trim()) missing.identity = "Enter your email or username.";
     if (!password) missing.password = "Enter your password.";
