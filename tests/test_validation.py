@@ -234,6 +234,19 @@ def test_malformed_json_gets_400(roomy: FlaskClient, path: str, body: bytes) -> 
     assert_problem(post_raw(roomy, path, body, "application/json", headers), MALFORMED)
 
 
+def test_nesting_around_the_parsers_depth_limit_never_500(roomy: FlaskClient) -> None:
+    # Where the parser's recursion limit ends, the checks that walk the parsed value must
+    # not hit their own: every depth is a 400 (too deep to parse) or a 422 (not an object).
+    headers = Auth(roomy).headers()
+    seen = set()
+    for depth in range(600, 1200, 3):
+        for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+            response = post_raw(roomy, "/api/auth/login", body, "application/json", headers)
+            assert response.status_code in (400, 422), (depth, response.status_code)
+            seen.add(response.status_code)
+    assert seen == {400, 422}
+
+
 @pytest.mark.parametrize("body", [b"", b"   ", b"\r\n\t"])
 def test_an_empty_body_gets_400(client: FlaskClient, csrf: dict[str, str], body: bytes) -> None:
     assert_problem(
