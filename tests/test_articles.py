@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from flask_bastion import Principal, clock, current_bastion
 from flask_bastion.errors import PreconditionFailed
@@ -495,44 +497,62 @@ def test_compare_and_swap_when_both_passed_the_etag_check(app: Flask, alice: Mem
         with engine.connect() as probe:
             etag = articles.get_article(probe, article_id).etag
         principal = _principal(app, alice)
-        first = engine.connect()
-        first.begin()
-        articles.update_article(
-            first,
-            principal,
-            article_id,
-            ArticleUpdate(title="first"),
-            if_match={etag.strip('"')},
-            now=clock.now(),
-        )
         outcome: dict[str, Any] = {}
+        second_pid: list[int] = []
 
         def second_editor() -> None:
-            with engine.connect() as conn:
-                try:
-                    with conn.begin():
-                        articles.update_article(
-                            conn,
-                            principal,
-                            article_id,
-                            ArticleUpdate(title="second"),
-                            if_match={etag.strip('"')},
-                            now=clock.now(),
-                        )
-                    outcome["result"] = "won"
-                except PreconditionFailed:
-                    outcome["result"] = "412"
+            try:
+                with engine.connect() as conn, conn.begin():
+                    second_pid.append(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                    articles.update_article(
+                        conn,
+                        principal,
+                        article_id,
+                        ArticleUpdate(title="second"),
+                        if_match={etag.strip('"')},
+                        now=clock.now(),
+                    )
+                outcome["result"] = "won"
+            except PreconditionFailed:
+                outcome["result"] = "412"
 
-        thread = threading.Thread(target=second_editor)
-        thread.start()
-        thread.join(timeout=0.5)
-        assert thread.is_alive(), "the second write must wait for the first one's row lock"
-        first.commit()
-        first.close()
+        first = engine.connect()
+        try:
+            first.begin()
+            articles.update_article(
+                first,
+                principal,
+                article_id,
+                ArticleUpdate(title="first"),
+                if_match={etag.strip('"')},
+                now=clock.now(),
+            )
+            thread = threading.Thread(target=second_editor, daemon=True)
+            thread.start()
+            # The second editor has passed its ETag check once its UPDATE waits for our lock.
+            waiting = 0
+            with engine.connect() as watcher:
+                for _ in range(200):
+                    pid = second_pid[0] if second_pid else 0
+                    waiting = watcher.execute(WAITING_UPDATES, {"pid": pid}).scalar_one()
+                    watcher.rollback()  # pg_stat_activity is a snapshot per transaction
+                    if waiting:
+                        break
+                    time.sleep(0.05)
+            assert waiting == 1, "the second UPDATE never waited for the first one's row lock"
+            first.commit()
+        finally:
+            first.close()  # never leave the row locked, whatever failed
         thread.join(timeout=10)
-    assert outcome == {"result": "412"}
+    assert outcome == {"result": "412"}  # refused by the version compare-and-swap
     row = article_row(app, article_id)
     assert (row.title, row.version) == ("first", 2)
+
+
+WAITING_UPDATES = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND wait_event_type = 'Lock' "
+    "AND query LIKE 'UPDATE articles%'"
+)
 
 
 def _principal(app: Flask, who: Member) -> Principal:
