@@ -452,3 +452,12 @@ def test_hostile_query_strings_never_500(
     if response.status_code == 422:
         assert response.mimetype == PROBLEM
         assert response.json["errors"]
+
+
+def test_the_longest_search_matches_exactly(app: Flask, alice: Member) -> None:
+    # 200 wildcard characters escape to a 402-character pattern: nothing may truncate it.
+    (wanted,) = insert_articles(app, alice.id, 1, title="x", body="a" + "%" * 200 + "b")
+    insert_articles(app, alice.id, 1, start=T0 + timedelta(hours=1), body="a" + "%" * 199 + "b")
+    response = alice.get(f"/api/articles?q={quote('%' * 200)}")
+    assert response.status_code == 200
+    assert ids(response) == [wanted]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
+    String,
     Table,
     bindparam,
     delete,
@@ -136,7 +137,7 @@ def _conditions(by_author: bool, searching: bool) -> list[ColumnElement[bool]]:
         )
         conditions.append(_a.c.author_id == author_id)
     if searching:
-        pattern = bindparam("pattern", type_=_a.c.title.type)
+        pattern = bindparam("pattern", type_=String())
         conditions.append(
             or_(
                 _a.c.title.ilike(pattern, escape=LIKE_ESCAPE),
