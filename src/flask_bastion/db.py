@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import namedtuple
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import g
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Select, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -93,3 +96,83 @@ class Database:
         session: Session | None = g.pop("_bastion_db_session", None)
         if session is not None:
             session.close()
+
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _CompiledRead:
+    """A SELECT compiled once for a dialect, with its parameter and column converters."""
+
+    sql: str
+    positional: tuple[str, ...] | None
+    binds: dict[str, Processor]
+    columns: tuple[Processor | None, ...]
+    row: Callable[..., Any]
+
+    @classmethod
+    def of(cls, statement: Select[Any], dialect: Dialect) -> _CompiledRead:
+        compiled = statement.compile(dialect=dialect)
+        binds: dict[str, Processor] = {}
+        for name, bind in compiled.binds.items():
+            convert = dialect.type_descriptor(bind.type).bind_processor(dialect)
+            if convert is not None:
+                binds[name] = convert
+        columns = tuple(
+            dialect.type_descriptor(column.type).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        names = compiled.positiontup if dialect.positional else None
+        fields = [str(column.key) for column in statement.selected_columns]
+        return cls(
+            compiled.string,
+            tuple(names) if names is not None else None,
+            binds,
+            columns,
+            namedtuple("ReadRow", fields)._make,  # type: ignore[attr-defined]
+        )
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        values = {k: self.binds[k](v) if k in self.binds else v for k, v in values.items()}
+        if self.positional is None:
+            return values
+        return tuple(values[name] for name in self.positional)
+
+    def convert(self, raw: Any) -> Any:
+        return self.row(
+            convert(value) if convert is not None else value
+            for convert, value in zip(self.columns, raw, strict=True)
+        )
+
+
+_reads: WeakKeyDictionary[Dialect, dict[Select[Any], _CompiledRead]] = WeakKeyDictionary()
+
+
+def fetch_all(engine: Engine, statement: Select[Any], values: dict[str, Any]) -> list[Any]:
+    """Rows of a read-only SELECT, by the shortest path: for per-request hot paths.
+
+    The statement is compiled once per dialect and run on the pool's DBAPI connection, which
+    skips SQLAlchemy's execution layer (about 50 us a query). On PostgreSQL it runs in
+    autocommit: one round trip instead of three (BEGIN, the SELECT, the pool's ROLLBACK).
+    Rows are named tuples with the same conversions (UTC datetimes, booleans) as ``execute``.
+    """
+    compiled_reads = _reads.setdefault(engine.dialect, {})
+    read = compiled_reads.get(statement)
+    if read is None:
+        read = compiled_reads[statement] = _CompiledRead.of(statement, engine.dialect)
+    connection = engine.raw_connection()
+    autocommit = connection.dbapi_connection if engine.dialect.name == "postgresql" else None
+    try:
+        if autocommit is not None:
+            engine.dialect.set_isolation_level(autocommit, "AUTOCOMMIT")
+        cursor = connection.cursor()
+        try:
+            cursor.execute(read.sql, read.parameters(values))
+            return [read.convert(raw) for raw in cursor.fetchall()]
+        finally:
+            cursor.close()
+    finally:
+        if autocommit is not None:
+            engine.dialect.reset_isolation_level(autocommit)
+        connection.close()

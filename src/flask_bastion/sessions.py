@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
-from weakref import WeakKeyDictionary
+from typing import cast
 
 from sqlalchemy import Engine, Table, bindparam, delete, select, update
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from .config import Settings
-from .db import UTCDateTime
+from .db import fetch_all
 from .models import AuthSession, Role, User, user_roles
 from .principal import Principal
 from .security.tokens import new_public_id, new_token, token_hash
@@ -102,99 +100,38 @@ def open_session(
     return OpenedSession(token, record)
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """``_LOOKUP`` compiled once for a dialect, to run on the pooled DBAPI connection."""
-
-    sql: str
-    positional: tuple[str, ...] | None
-
-    @classmethod
-    def for_dialect(cls, dialect: Dialect) -> _Prepared:
-        compiled = _LOOKUP.compile(dialect=dialect)
-        names = compiled.positiontup if dialect.positional else None
-        return cls(compiled.string, tuple(names) if names is not None else None)
-
-    def parameters(self, values: dict[str, Any]) -> Any:
-        if self.positional is None:
-            return values
-        return tuple(values[name] for name in self.positional)
-
-
-_prepared: WeakKeyDictionary[Dialect, _Prepared] = WeakKeyDictionary()
-_UTC = UTCDateTime()
-# Column positions in a _LOOKUP row.
-(_ID, _USER_ID, _KIND, _REMEMBER, _CREATED, _LAST_SEEN, _AUTHENTICATED, _EXPIRES, _IDLE) = range(9)
-(_EMAIL, _USERNAME, _ACTIVE, _USER_CREATED, _ROLE) = range(9, 14)
-
-
-def _fetch(engine: Engine, token: str) -> list[Any]:
-    # The hot path skips SQLAlchemy's execution layer (about 50 us a request): the SQL is
-    # compiled once per dialect and run on the pool's DBAPI connection; the pool still resets
-    # (rolls back) the connection when it goes back.
-    prepared = _prepared.get(engine.dialect)
-    if prepared is None:
-        prepared = _prepared[engine.dialect] = _Prepared.for_dialect(engine.dialect)
-    connection = engine.raw_connection()
-    # On PostgreSQL a lone SELECT in autocommit is one round trip; in a transaction it is
-    # three (BEGIN, the SELECT, and the ROLLBACK of the pool's reset).
-    autocommit = connection.dbapi_connection if engine.dialect.name == "postgresql" else None
-    try:
-        if autocommit is not None:
-            engine.dialect.set_isolation_level(autocommit, "AUTOCOMMIT")
-        cursor = connection.cursor()
-        try:
-            cursor.execute(prepared.sql, prepared.parameters({"token_hash": token_hash(token)}))
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
-    finally:
-        if autocommit is not None:
-            engine.dialect.reset_isolation_level(autocommit)
-        connection.close()
-
-
 def lookup(engine: Engine, token: str, *, settings: Settings, now: datetime) -> Principal | None:
     """The principal behind a session token, or None when unknown, expired or deactivated.
 
     Expired sessions are deleted as they are found. ``last_seen_at`` is written at most once
     per ``session_touch_interval``, so a busy session costs one read per request, not a write.
     """
-    rows = _fetch(engine, token)
+    rows = fetch_all(engine, _LOOKUP, {"token_hash": token_hash(token)})
     if not rows:
         return None
     row = rows[0]
-    dialect = engine.dialect
-    last_seen = _as_utc(row[_LAST_SEEN], dialect)
-    expires_at = _as_utc(row[_EXPIRES], dialect)
-    if now >= expires_at or now >= last_seen + timedelta(seconds=row[_IDLE]):
+    if now >= row.expires_at or now >= row.last_seen_at + timedelta(seconds=row.idle_timeout):
         with engine.begin() as conn:
-            conn.execute(_DROP, {"sid": row[_ID]})
+            conn.execute(_DROP, {"sid": row.id})
         return None
-    if not row[_ACTIVE]:
+    if not row.active:
         return None
-    if (now - last_seen).total_seconds() >= settings.session_touch_interval:
+    if (now - row.last_seen_at).total_seconds() >= settings.session_touch_interval:
         with engine.begin() as conn:
-            conn.execute(_TOUCH, {"sid": row[_ID], "now": now})
+            conn.execute(_TOUCH, {"sid": row.id, "now": now})
     return Principal(
-        user_id=row[_USER_ID],
-        email=row[_EMAIL],
-        username=row[_USERNAME],
-        roles=frozenset(r[_ROLE] for r in rows if r[_ROLE] is not None),
-        created_at=_as_utc(row[_USER_CREATED], dialect),
-        session_id=row[_ID],
-        session_kind=row[_KIND],
-        session_created_at=_as_utc(row[_CREATED], dialect),
-        session_expires_at=expires_at,
-        remember=bool(row[_REMEMBER]),
-        authenticated_at=_as_utc(row[_AUTHENTICATED], dialect),
+        user_id=row.user_id,
+        email=row.email,
+        username=row.username,
+        roles=frozenset(r.role for r in rows if r.role is not None),
+        created_at=row.user_created_at,
+        session_id=row.id,
+        session_kind=row.kind,
+        session_created_at=row.created_at,
+        session_expires_at=row.expires_at,
+        remember=row.remember,
+        authenticated_at=row.authenticated_at,
     )
-
-
-def _as_utc(value: Any, dialect: Dialect) -> datetime:
-    converted = _UTC.process_result_value(value, dialect)
-    assert converted is not None  # these columns are NOT NULL
-    return converted
 
 
 def revoke(db: Session, session_id: str) -> bool:

@@ -17,6 +17,7 @@ import platform
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -77,7 +78,8 @@ class BackendRun:
 def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
     """A database only this run uses: a new SQLite file, or CREATE DATABASE bench_<random>."""
     if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
+        with tempfile.TemporaryDirectory(dir=workdir) as directory:
+            yield f"sqlite:///{directory}/bench.db"
         return
     base = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
     name = f"bench_{uuid.uuid4().hex[:12]}"
@@ -117,7 +119,7 @@ def bench_backend(backend: str, args: argparse.Namespace, load: wrk.Load) -> Bac
     large = backend == "postgresql" and not args.quick
     run = BackendRun(backend, SMALL)
     print(f"\n== {backend} ==  (load {uptime_load()})", flush=True)
-    workdir = RESULTS / f"work-{backend}"
+    workdir = RESULTS / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     with fresh_database(backend, workdir) as database_url:
         server = Server(database_url, workers=args.workers, threads=args.threads, log_dir=RESULTS)
@@ -227,8 +229,7 @@ def login_and_argon2(
     run: BackendRun, api: client.Api, app: Any, password: str, samples: int
 ) -> None:
     """Sequential logins against the server, then Argon2 verifies here with its parameters."""
-    logins = api.login_latencies("alice", password, samples)
-    verifies = client.argon2_verify_latencies(app, password, samples)
+    logins, verifies = api.login_and_verify_latencies(app, "alice", password, samples)
     for name, label, values in (
         ("login", "POST /api/auth/login (sequential)", logins),
         ("argon2", "one Argon2 verify (in process)", verifies),

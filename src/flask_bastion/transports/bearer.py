@@ -15,6 +15,7 @@ from sqlalchemy import Engine, Table, bindparam, select, update
 
 from .. import clock
 from ..config import Settings
+from ..db import fetch_all
 from ..errors import InvalidToken
 from ..models import AuthSession, Role, User, user_roles
 from ..principal import Principal
@@ -63,22 +64,21 @@ def authenticate(
         audience=settings.audience,
         now=now,
     )
-    with engine.connect() as conn:
-        rows = conn.execute(_BY_SESSION, {"sid": claims.session_id}).all()
-        if not rows:  # the session was ended: its access tokens die with it
-            raise InvalidToken()
-        row = rows[0]
-        if (
-            row.kind != "token"
-            or str(row.user_id) != claims.subject
-            or not row.active
-            or now >= row.expires_at
-            or now >= row.last_seen_at + timedelta(seconds=row.idle_timeout)
-        ):
-            raise InvalidToken()
-        if (now - row.last_seen_at).total_seconds() >= settings.session_touch_interval:
+    rows = fetch_all(engine, _BY_SESSION, {"sid": claims.session_id})
+    if not rows:  # the session was ended: its access tokens die with it
+        raise InvalidToken()
+    row = rows[0]
+    if (
+        row.kind != "token"
+        or str(row.user_id) != claims.subject
+        or not row.active
+        or now >= row.expires_at
+        or now >= row.last_seen_at + timedelta(seconds=row.idle_timeout)
+    ):
+        raise InvalidToken()
+    if (now - row.last_seen_at).total_seconds() >= settings.session_touch_interval:
+        with engine.begin() as conn:
             conn.execute(_TOUCH, {"sid": claims.session_id, "now": now})
-            conn.commit()
     return Principal(
         user_id=row.user_id,
         email=row.email,

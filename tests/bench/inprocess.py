@@ -1,6 +1,6 @@
 """Where a request's time goes, in process: cProfile over many calls of the WSGI app.
 
-    python -m tests.bench.profile /api/auth/session [--requests 5000] [--bearer]
+    python -m tests.bench.inprocess /api/auth/session [--requests 5000] [--bearer]
 
 Same production settings as the benchmark, no server and no wrk, so the numbers are the
 app's own cost per request (the part a server cannot make faster).
