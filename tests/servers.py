@@ -48,6 +48,8 @@ def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]
         SECRET_KEY=secrets.token_urlsafe(48),
         PUBLIC_URL=f"http://127.0.0.1:{port}",
         DATABASE_URL=database_url,
+        # Our own counters: other servers (and earlier runs) share this Redis and this IP.
+        RATELIMIT_PREFIX=f"test-{secrets.token_hex(8)}",
     )
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
