@@ -25,7 +25,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -42,12 +42,14 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
 
 def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
     """Environment for `newsroom serve` with production settings (what the safety checks see)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    inherited = ("DATABASE_URL", "REDIS_URL", "CORS_ORIGINS", "SECRET_KEY_FALLBACKS")
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
     env.update(
         APP_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(48),
         PUBLIC_URL=f"http://127.0.0.1:{port}",
         DATABASE_URL=database_url,
+        LOG_LEVEL="WARNING",
         # Our own counters: other servers (and earlier runs) share this Redis and this IP.
         RATELIMIT_PREFIX=f"test-{secrets.token_hex(8)}",
     )

@@ -2,63 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import DATABASE_URL, ON_POSTGRES, REDIS_URL
-
-NEWSROOM = Path(sys.executable).parent / "newsroom"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "CORS_ORIGINS", "SECRET_KEY_FALLBACKS")
-    }
-    env.update(
-        APP_ENV="production",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        PUBLIC_URL=f"http://127.0.0.1:{port}",
-        DATABASE_URL=database_url,
-        LOG_LEVEL="WARNING",
-        # Our own counters: other servers (and earlier runs) share this Redis and this IP.
-        RATELIMIT_PREFIX=f"live-{uuid.uuid4().hex}",
-    )
-    if REDIS_URL:
-        env["REDIS_URL"] = REDIS_URL
-    env.update(extra)
-    return env
-
-
-def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(NEWSROOM), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+from tests.conftest import DATABASE_URL, ON_POSTGRES
+from tests.servers import free_port, newsroom_server, production_env
 
 
 @pytest.fixture(scope="session")
@@ -90,29 +43,5 @@ class Live:
 @pytest.fixture(scope="session")
 def live(live_database_url: str) -> Iterator[Live]:
     port = free_port()
-    process = serve(production_env(live_database_url, port), port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"newsroom serve exited with {process.returncode}:\n{output}")
-            try:
-                if requests.get(base + "/api/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("newsroom serve did not answer /api/health within 60 s")
-            time.sleep(0.1)
+    with newsroom_server(production_env(live_database_url, port), port) as base:
         yield Live(base)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()

@@ -14,8 +14,9 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.live.conftest import NEWSROOM, ROOT, Live, free_port, production_env
+from tests.live.conftest import Live
 from tests.problems import CSRF_FAILED, TOO_LARGE
+from tests.servers import NEWSROOM, ROOT, free_port, production_env
 
 pytestmark = pytest.mark.server
 TIMEOUT = 10
