@@ -11,7 +11,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from flask import g
-from sqlalchemy import DateTime, Engine, Select, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Select, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -91,6 +91,18 @@ class Database:
         except BaseException:
             session.rollback()
             raise
+
+    def reader(self) -> Connection:
+        """A connection for reads that need no transaction of their own (lists, lookups).
+
+        On PostgreSQL it runs in autocommit: each SELECT is one round trip, without the BEGIN
+        and the pool's ROLLBACK around it. Under READ COMMITTED each statement sees its own
+        snapshot either way, so the answers are the same.
+        """
+        connection = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
 
     def remove_session(self, _exc: BaseException | None = None) -> None:
         session: Session | None = g.pop("_bastion_db_session", None)

@@ -65,7 +65,7 @@ def list_articles(query: ArticleListQuery) -> Response:
     with depth, and it sorts by `-created_at` or `created_at` only. Both modes send `Link`
     headers (first/prev/next/last). `author` filters by username, `q` searches title and body.
     """
-    with current_bastion().db.engine.connect() as conn:
+    with current_bastion().db.reader() as conn:
         if query.cursor is None:
             page = articles.list_page(conn, query)
             response = render(page)
