@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask
@@ -68,7 +67,3 @@ class Server:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-
-
-def describe(server: Server) -> dict[str, Any]:
-    return {"port": server.port, "workers": server.workers, "threads": server.threads}
