@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from flask_bastion import AuthSession, User, current_bastion
 from flask_bastion.db import make_engine
-from newsroom import create_app, migrate
+from newsroom import cli, create_app, migrate
 from newsroom.cli import main
 from tests.conftest import PASSWORD, Auth, config_for_tests
 from tests.servers import NEWSROOM, ROOT, free_port, production_env
@@ -47,6 +47,20 @@ def test_user_create_reads_the_password_from_stdin_and_can_sign_in(app: Flask, a
 def test_user_create_takes_only_the_first_line_of_stdin(app: Flask, auth: Auth) -> None:
     result = run(app, "user", "create", "ada@example.com", "ada", input=PASSWORD + "\r\nrest\n")
     assert result.exit_code == 0, result.output
+    assert auth.login("ada").status_code == 200
+
+
+def test_user_create_prompts_twice_on_a_terminal(
+    app: Flask, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    typed = f"{PASSWORD}\nsomething-else-typed\n{PASSWORD}\n{PASSWORD}\n"
+    result = run(app, "user", "create", "ada@example.com", "ada", input=typed)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Password: ") == 2
+    assert result.output.count("Repeat for confirmation: ") == 2
+    assert "Error: The two entered values do not match." in result.output
+    assert PASSWORD not in result.output  # hidden input is not echoed
     assert auth.login("ada").status_code == 200
 
 

@@ -108,9 +108,13 @@ def _task_errors() -> Iterator[None]:
         ) from None
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _read_password() -> str:
     """Prompted twice on a terminal, else one line of stdin: a password never goes in argv."""
-    if sys.stdin.isatty():
+    if _stdin_is_terminal():
         return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
     password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     if not password:
