@@ -9,9 +9,20 @@ export UV_SYSTEM_CERTS := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test setup setup-system lint typecheck bench lock clean
+WEB_SOURCES := $(shell find web/src web/client/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/package.json
+
+.PHONY: run test setup setup-system web lint typecheck bench bench-quick lock clean
 
 setup: $(VENV)/.synced
+
+# The SPA: `npm ci` when the lock changes, `vite build` when a source changes.
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build --silent
 
 $(VENV)/.synced: requirements.lock pyproject.toml
 	scripts/bootstrap
@@ -20,24 +31,29 @@ $(VENV)/.synced: requirements.lock pyproject.toml
 setup-system:
 	scripts/system-packages
 
-run: setup
+run: setup web
 	APP_ENV=$${APP_ENV:-development} $(VENV)/bin/newsroom serve --host $(HOST) --port $(PORT)
 
-test: setup setup-system
+test: setup setup-system web
+	cd web && npm test --silent && npm run check:api --silent
 	scripts/run-tests
 
 lint: setup
 	$(VENV)/bin/ruff check src app tests
 	$(VENV)/bin/ruff format --check src app tests
 
-typecheck: setup
+typecheck: setup web/node_modules/.package-lock.json
 	$(VENV)/bin/mypy
+	cd web && npm run typecheck --silent
 
 bench: setup setup-system
 	$(PY) -m tests.bench.run
+
+bench-quick: setup setup-system
+	$(PY) -m tests.bench.run --quick
 
 lock:
 	python -m uv pip compile pyproject.toml --group dev --generate-hashes -o requirements.lock
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache web/node_modules web/dist
