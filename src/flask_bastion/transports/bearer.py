@@ -7,10 +7,12 @@ so logout, deactivation or ending the session elsewhere cut the token off on the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import cast
 
+import jwt
 from sqlalchemy import Engine, Table, bindparam, select, update
 
 from .. import clock
@@ -53,16 +55,66 @@ _BY_SESSION = (
 _TOUCH = update(_s).where(_s.c.id == bindparam("sid")).values(last_seen_at=bindparam("now"))
 
 
+class VerifiedTokens:
+    """A bounded memo of access tokens whose signature and claims have already been verified.
+
+    An Ed25519 verification costs about as much as a whole small request, and a client sends the
+    same token for minutes. A hit still re-checks expiry and that the signing key is still
+    published; the session query (revocation, deactivation, roles) runs on every request.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._entries: dict[str, tuple[access_tokens.AccessClaims, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, keys: KeyStore, now: datetime) -> access_tokens.AccessClaims | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        claims, kid = entry
+        if now.timestamp() >= claims.expires_at or keys.public_key(kid, now) is None:
+            self._entries.pop(token, None)
+            return None
+        return claims
+
+    def put(self, token: str, claims: access_tokens.AccessClaims) -> None:
+        kid = jwt.get_unverified_header(token)["kid"]
+        with self._lock:
+            while len(self._entries) >= self.capacity:  # oldest first: dicts keep insertion order
+                self._entries.pop(next(iter(self._entries)), None)
+            self._entries[token] = (claims, kid)
+
+
+def verified_claims(
+    token: str, *, keys: KeyStore, settings: Settings, now: datetime, memo: VerifiedTokens
+) -> access_tokens.AccessClaims:
+    """The token's claims: from the memo when this token already passed every check."""
+    claims = memo.get(token, keys, now)
+    if claims is None:
+        claims = access_tokens.verify(
+            token,
+            key_for=lambda kid: keys.public_key(kid, now),
+            issuer=settings.issuer,
+            audience=settings.audience,
+            now=now,
+        )
+        memo.put(token, claims)
+    return claims
+
+
 def authenticate(
-    token: str, *, engine: Engine, keys: KeyStore, settings: Settings, now: datetime
+    token: str,
+    *,
+    engine: Engine,
+    keys: KeyStore,
+    settings: Settings,
+    now: datetime,
+    memo: VerifiedTokens | None = None,
 ) -> Principal:
     """The principal behind a bearer access token; :class:`InvalidToken` when it is not valid."""
-    claims = access_tokens.verify(
-        token,
-        key_for=lambda kid: keys.public_key(kid, now),
-        issuer=settings.issuer,
-        audience=settings.audience,
-        now=now,
+    claims = verified_claims(
+        token, keys=keys, settings=settings, now=now, memo=memo or VerifiedTokens(1)
     )
     rows = fetch_all(engine, _BY_SESSION, {"sid": claims.session_id})
     if not rows:  # the session was ended: its access tokens die with it
@@ -97,7 +149,11 @@ def authenticate(
 def authenticator(engine: Engine, keys: KeyStore, settings: Settings) -> Callable[[str], Principal]:
     """The ``BastionState.authenticate_bearer`` hook for these keys and this database."""
 
+    memo = VerifiedTokens()
+
     def authenticate_bearer(token: str) -> Principal:
-        return authenticate(token, engine=engine, keys=keys, settings=settings, now=clock.now())
+        return authenticate(
+            token, engine=engine, keys=keys, settings=settings, now=clock.now(), memo=memo
+        )
 
     return authenticate_bearer
