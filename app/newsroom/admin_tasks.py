@@ -93,7 +93,7 @@ def has_users(engine: Engine) -> bool:
 
 FIRST_RUN_HINT = """\
 newsroom: the database has no users yet. Create the first admin with
-    newsroom user create EMAIL USERNAME --role admin
+    {command} user create EMAIL USERNAME --role admin
 (the password is prompted for), or load demo users and articles with
-    newsroom seed --articles 100
+    {command} seed --articles 100
 """

@@ -79,7 +79,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
     migrate.upgrade(current_bastion().db.engine)
     if not admin_tasks.has_users(current_bastion().db.engine):
-        click.echo(admin_tasks.FIRST_RUN_HINT, err=True)
+        # The command as typed (`.venv/bin/newsroom` under `make run`): the hint runs as is.
+        command = os.path.relpath(sys.argv[0]) if os.sep in sys.argv[0] else "newsroom"
+        click.echo(admin_tasks.FIRST_RUN_HINT.format(command=command), err=True)
     current_bastion().db.engine.dispose()  # workers fork: they must not share our connections
     click.echo(f"newsroom serving on http://{host}:{port}", err=True)
     Granian(
