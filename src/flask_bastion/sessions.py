@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Engine, Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -19,31 +20,30 @@ _s = cast(Table, AuthSession.__table__)
 _u = cast(Table, User.__table__)
 _r = cast(Table, Role.__table__)
 
-# One indexed query per request: the session by its token hash, its user, and their roles.
-_LOOKUP = (
-    select(
-        _s.c.id,
-        _s.c.user_id,
-        _s.c.kind,
-        _s.c.remember,
-        _s.c.created_at,
-        _s.c.last_seen_at,
-        _s.c.authenticated_at,
-        _s.c.expires_at,
-        _s.c.idle_timeout,
-        _u.c.email,
-        _u.c.username,
-        _u.c.active,
-        _u.c.created_at.label("user_created_at"),
-        _r.c.name.label("role"),
-    )
-    .select_from(
-        _s.join(_u, _u.c.id == _s.c.user_id)
-        .outerjoin(user_roles, user_roles.c.user_id == _u.c.id)
-        .outerjoin(_r, _r.c.id == user_roles.c.role_id)
-    )
-    .where(_s.c.token_hash == bindparam("token_hash"))
+# A session, its user and their roles, in one indexed query per request (by token hash for
+# cookies, by id for bearer tokens).
+_PRINCIPAL = select(
+    _s.c.id,
+    _s.c.user_id,
+    _s.c.kind,
+    _s.c.remember,
+    _s.c.created_at,
+    _s.c.last_seen_at,
+    _s.c.authenticated_at,
+    _s.c.expires_at,
+    _s.c.idle_timeout,
+    _u.c.email,
+    _u.c.username,
+    _u.c.active,
+    _u.c.created_at.label("user_created_at"),
+    _r.c.name.label("role"),
+).select_from(
+    _s.join(_u, _u.c.id == _s.c.user_id)
+    .outerjoin(user_roles, user_roles.c.user_id == _u.c.id)
+    .outerjoin(_r, _r.c.id == user_roles.c.role_id)
 )
+_LOOKUP = _PRINCIPAL.where(_s.c.token_hash == bindparam("token_hash"))
+BY_SESSION_ID = _PRINCIPAL.where(_s.c.id == bindparam("sid"))
 _TOUCH = update(_s).where(_s.c.id == bindparam("sid")).values(last_seen_at=bindparam("now"))
 _DROP = delete(_s).where(_s.c.id == bindparam("sid"))
 
@@ -101,12 +101,23 @@ def open_session(
 
 
 def lookup(engine: Engine, token: str, *, settings: Settings, now: datetime) -> Principal | None:
-    """The principal behind a session token, or None when unknown, expired or deactivated.
+    """The principal behind a session token, or None when unknown, expired or deactivated."""
+    return live_principal(
+        engine,
+        fetch_all(engine, _LOOKUP, {"token_hash": token_hash(token)}),
+        settings=settings,
+        now=now,
+    )
+
+
+def live_principal(
+    engine: Engine, rows: Sequence[Any], *, settings: Settings, now: datetime
+) -> Principal | None:
+    """The principal of rows fetched by a ``_PRINCIPAL`` query, or None when it is not live.
 
     Expired sessions are deleted as they are found. ``last_seen_at`` is written at most once
     per ``session_touch_interval``, so a busy session costs one read per request, not a write.
     """
-    rows = fetch_all(engine, _LOOKUP, {"token_hash": token_hash(token)})
     if not rows:
         return None
     row = rows[0]

@@ -9,50 +9,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import cast
+from datetime import datetime
 
 import jwt
-from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy import Engine
 
-from .. import clock
+from .. import clock, sessions
 from ..config import Settings
 from ..db import fetch_all
 from ..errors import InvalidToken
-from ..models import AuthSession, Role, User, user_roles
 from ..principal import Principal
 from ..security import access_tokens
 from ..signing_keys import KeyStore
-
-_s = cast(Table, AuthSession.__table__)
-_u = cast(Table, User.__table__)
-_r = cast(Table, Role.__table__)
-
-# The session by its primary key, its user, and their roles: one indexed query.
-_BY_SESSION = (
-    select(
-        _s.c.user_id,
-        _s.c.kind,
-        _s.c.remember,
-        _s.c.created_at,
-        _s.c.last_seen_at,
-        _s.c.authenticated_at,
-        _s.c.expires_at,
-        _s.c.idle_timeout,
-        _u.c.email,
-        _u.c.username,
-        _u.c.active,
-        _u.c.created_at.label("user_created_at"),
-        _r.c.name.label("role"),
-    )
-    .select_from(
-        _s.join(_u, _u.c.id == _s.c.user_id)
-        .outerjoin(user_roles, user_roles.c.user_id == _u.c.id)
-        .outerjoin(_r, _r.c.id == user_roles.c.role_id)
-    )
-    .where(_s.c.id == bindparam("sid"))
-)
-_TOUCH = update(_s).where(_s.c.id == bindparam("sid")).values(last_seen_at=bindparam("now"))
 
 
 class VerifiedTokens:
@@ -116,34 +84,15 @@ def authenticate(
     claims = verified_claims(
         token, keys=keys, settings=settings, now=now, memo=memo or VerifiedTokens(1)
     )
-    rows = fetch_all(engine, _BY_SESSION, {"sid": claims.session_id})
-    if not rows:  # the session was ended: its access tokens die with it
+    rows = fetch_all(engine, sessions.BY_SESSION_ID, {"sid": claims.session_id})
+    # A token names its session and user: both must match a live app session, so logout,
+    # deactivation or ending the session elsewhere cut its access tokens off at once.
+    if not rows or rows[0].kind != "token" or str(rows[0].user_id) != claims.subject:
         raise InvalidToken()
-    row = rows[0]
-    if (
-        row.kind != "token"
-        or str(row.user_id) != claims.subject
-        or not row.active
-        or now >= row.expires_at
-        or now >= row.last_seen_at + timedelta(seconds=row.idle_timeout)
-    ):
+    principal = sessions.live_principal(engine, rows, settings=settings, now=now)
+    if principal is None:
         raise InvalidToken()
-    if (now - row.last_seen_at).total_seconds() >= settings.session_touch_interval:
-        with engine.begin() as conn:
-            conn.execute(_TOUCH, {"sid": claims.session_id, "now": now})
-    return Principal(
-        user_id=row.user_id,
-        email=row.email,
-        username=row.username,
-        roles=frozenset(r.role for r in rows if r.role is not None),
-        created_at=row.user_created_at,
-        session_id=claims.session_id,
-        session_kind=row.kind,
-        session_created_at=row.created_at,
-        session_expires_at=row.expires_at,
-        remember=row.remember,
-        authenticated_at=row.authenticated_at,
-    )
+    return principal
 
 
 def authenticator(engine: Engine, keys: KeyStore, settings: Settings) -> Callable[[str], Principal]:
