@@ -21,6 +21,7 @@ from flask_bastion.schemas import RegisterInput
 from flask_bastion.sessions import revoke_all_for_user
 from flask_bastion.validation import validate
 
+from .flows.admin import roles_named
 from .policy import KNOWN_ROLES
 
 
@@ -40,14 +41,7 @@ def check_roles(names: Iterable[str]) -> list[str]:
 
 def roles_by_name(db: Session, names: Iterable[str]) -> list[Role]:
     """The Role rows for known ``names``, created on first use."""
-    wanted = check_roles(names)
-    found = {r.name: r for r in db.scalars(select(Role).where(Role.name.in_(wanted)))}
-    for name in wanted:
-        if name not in found:
-            found[name] = Role(name=name, description="")
-            db.add(found[name])
-    db.flush()
-    return [found[name] for name in wanted]
+    return roles_named(db, check_roles(names))
 
 
 def find_user(db: Session, username: str) -> User:

@@ -83,7 +83,7 @@ def list_users(db: Session, query: AdminUserQuery) -> AdminUserPage:
     )
 
 
-def _roles_named(db: Session, names: Sequence[str]) -> list[Role]:
+def roles_named(db: Session, names: Sequence[str]) -> list[Role]:
     """The Role rows for known role names, created on first use (race-safe)."""
     found = {role.name: role for role in db.scalars(select(Role).where(Role.name.in_(names)))}
     for name in names:
@@ -130,7 +130,7 @@ def update_user(
         if roles is not None and ADMIN not in roles:
             raise SelfLockout("You cannot remove your own admin role.")
     if roles is not None:
-        user.roles = _roles_named(db, roles)
+        user.roles = roles_named(db, roles)
     ended = 0
     if changes.active is not None:
         user.active = changes.active
