@@ -9,13 +9,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import PASSWORD, Auth
+from tests.problems import problem
 from tests.token_helpers import (
     Clock,
     assert_invalid_token,
     bearer,
     claims_of,
     issue,
-    problem,
     register,
 )
 

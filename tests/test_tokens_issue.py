@@ -17,12 +17,12 @@ from flask_bastion.config import load_settings
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.security.tokens import token_hash
 from tests.conftest import PASSWORD, Auth
+from tests.problems import problem
 from tests.token_helpers import (
     bearer,
     claims_of,
     header_of,
     issue,
-    problem,
     register,
     signing_key,
 )

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from flask_bastion import User, current_bastion
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.sessions import revoke_all_for_user
+from tests.problems import problem
 from tests.token_helpers import (
     INVALID_GRANT,
     Clock,
@@ -20,7 +21,6 @@ from tests.token_helpers import (
     bearer,
     claims_of,
     issue,
-    problem,
     register,
 )
 

@@ -6,7 +6,6 @@ import base64
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -31,17 +30,6 @@ INVALID_GRANT = {
     "detail": "The refresh token is invalid, expired or used.",
     "code": "invalid_grant",
 }
-
-
-def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        **extra,
-    }
 
 
 def bearer(token: str) -> dict[str, str]:
