@@ -29,6 +29,16 @@ def field(name: str, code: str, message: str) -> dict[str, str]:
     return {"field": name, "code": code, "message": message}
 
 
+def invalid(*errors: tuple[str, str, str]) -> dict[str, Any]:
+    """The 422 body for these (field, code, message) errors."""
+    return problem(
+        422,
+        "validation_failed",
+        "Some fields are invalid.",
+        errors=[field(f, c, m) for f, c, m in errors],
+    )
+
+
 def assert_problem(response: Any, expected: dict[str, Any]) -> None:
     """The response is problem+json with exactly ``expected`` as its body and status."""
     assert response.status_code == expected["status"], response.get_data(as_text=True)

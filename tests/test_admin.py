@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -12,7 +10,7 @@ from flask_bastion import current_bastion
 from flask_bastion.models import AuthSession, Role
 from tests.conftest import Auth
 from tests.newsroom_helpers import Member, insert_articles, member, user_active
-from tests.problems import problem
+from tests.problems import invalid, problem
 
 PROBLEM = "application/problem+json"
 
@@ -20,15 +18,6 @@ PROBLEM = "application/problem+json"
 NOT_SIGNED_IN = problem(401, "not_authenticated", "Sign in to continue.")
 NOT_ADMIN = problem(403, "forbidden", "Your roles do not allow this.")
 USER_NOT_FOUND = problem(404, "user_not_found", "No user has this id.")
-
-
-def invalid(*errors: tuple[str, str, str]) -> dict[str, Any]:
-    return problem(
-        422,
-        "validation_failed",
-        "Some fields are invalid.",
-        errors=[{"field": f, "code": c, "message": m} for f, c, m in errors],
-    )
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from flask import Flask
 
 from tests.conftest import Auth
 from tests.newsroom_helpers import CLIENT_KINDS, Member, article_row, insert_articles, member
-from tests.problems import problem
+from tests.problems import invalid, problem
 
 PROBLEM = "application/problem+json"
 
@@ -23,15 +23,6 @@ NOT_EDITOR = problem(
 ARTICLE_NOT_FOUND = problem(404, "article_not_found", "No article has this id.")
 STALE = problem(412, "precondition_failed", "The resource changed since you read it.")
 CSRF_FAILED = problem(403, "csrf_failed", "The CSRF token is missing or invalid.")
-
-
-def invalid(*errors: tuple[str, str, str]) -> dict[str, Any]:
-    return problem(
-        422,
-        "validation_failed",
-        "Some fields are invalid.",
-        errors=[{"field": f, "code": c, "message": m} for f, c, m in errors],
-    )
 
 
 @pytest.fixture

@@ -52,6 +52,17 @@ def refresh_all_at_once(base_url: str, token: str) -> list[requests.Response]:
         return list(pool.map(one, range(PARALLEL)))
 
 
+def issue_over_http(base_url: str) -> dict[str, Any]:
+    """A fresh token pair for alice, through the real server."""
+    response = requests.post(
+        f"{base_url}/api/token",
+        json={"identity": "alice", "password": "a-long-test-passphrase"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 def family_state(app: Flask) -> tuple[int, int]:
     """(token sessions, unused refresh tokens) in the database."""
     with app.app_context():
@@ -68,11 +79,7 @@ def family_state(app: Flask) -> tuple[int, int]:
 
 def test_ten_parallel_refreshes_give_one_live_family(app: Flask, base_url: str) -> None:
     register(app.test_client())
-    pair = requests.post(
-        f"{base_url}/api/token",
-        json={"identity": "alice", "password": "a-long-test-passphrase"},
-        timeout=30,
-    ).json()
+    pair = issue_over_http(base_url)
     token = pair["refresh_token"]
     for _round in range(3):
         responses = refresh_all_at_once(base_url, token)
@@ -101,11 +108,7 @@ def test_ten_parallel_replays_of_a_used_token_leave_no_live_family(
     app: Flask, base_url: str
 ) -> None:
     register(app.test_client())
-    pair = requests.post(
-        f"{base_url}/api/token",
-        json={"identity": "alice", "password": "a-long-test-passphrase"},
-        timeout=30,
-    ).json()
+    pair = issue_over_http(base_url)
     first = requests.post(
         f"{base_url}/api/token/refresh", json={"refresh_token": pair["refresh_token"]}, timeout=30
     )
@@ -120,11 +123,7 @@ def test_a_replay_racing_the_legitimate_refresh_revokes_without_errors(
     app: Flask, base_url: str
 ) -> None:
     register(app.test_client())
-    pair = requests.post(
-        f"{base_url}/api/token",
-        json={"identity": "alice", "password": "a-long-test-passphrase"},
-        timeout=30,
-    ).json()
+    pair = issue_over_http(base_url)
     successor = requests.post(
         f"{base_url}/api/token/refresh", json={"refresh_token": pair["refresh_token"]}, timeout=30
     ).json()
