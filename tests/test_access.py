@@ -71,7 +71,7 @@ def app(database_url: str) -> Iterator[Flask]:
 
 
 def grant(app: Flask, username: str, *roles: str) -> None:
-    with app.app_context(), current_bastion().db.transaction() as db:
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
         user_id = db.execute(select(User.id).where(User.username == username)).scalar_one()
         for name in roles:
             role_id = db.execute(select(Role.id).where(Role.name == name)).scalar()

@@ -191,7 +191,7 @@ def test_username_length_is_checked_after_normalisation(auth: Auth) -> None:
 def test_inactive_user_cannot_sign_in_and_loses_open_sessions(app: Flask, auth: Auth) -> None:
     auth.register()
     assert auth.client.get("/api/auth/session").status_code == 200
-    with app.app_context(), current_bastion().db.transaction() as db:
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
         db.execute(update(User).values(active=False))
     assert auth.client.get("/api/auth/session").status_code == 401
     response = auth.login("alice")

@@ -12,8 +12,8 @@ from sqlalchemy import delete
 from flask_bastion import clock, current_bastion
 from flask_bastion.models import SigningKey
 from flask_bastion.security import access_tokens
-from flask_bastion.transports.bearer import VerifiedTokens
-from tests.token_helpers import assert_invalid_token, bearer, claims_of, issue, register
+from flask_bastion.signing_keys import AccessTokens
+from tests.token_helpers import assert_invalid_token, bearer, issue, register
 
 SESSION = "/api/auth/session"
 
@@ -63,7 +63,7 @@ def test_a_remembered_token_dies_when_its_key_is_withdrawn(
     assert client.get(SESSION, headers=headers).status_code == 200
     with app.app_context():
         state = current_bastion()
-        with state.db.transaction() as db:
+        with state.db.unit_of_work() as db:
             db.execute(delete(SigningKey))
         state.keys.invalidate()
     assert_invalid_token(client.get(SESSION, headers=headers))
@@ -80,25 +80,25 @@ def test_a_forged_token_never_enters_the_memo(
 
 
 def test_the_memo_keeps_at_most_its_capacity_dropping_the_oldest(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, verifications: list[str]
 ) -> None:
     register(app.test_client())
-    memo = VerifiedTokens(capacity=2)
     issued = [issue(client)["access_token"] for _ in range(3)]
-    for token in issued:
-        claims = claims_of(token)
-        memo.put(
-            token,
-            access_tokens.AccessClaims(
-                subject=claims["sub"],
-                session_id=claims["sid"],
-                expires_at=claims["exp"],
-                issued_at=claims["iat"],
-                token_id=claims["jti"],
-            ),
-        )
     with app.app_context():
-        keys, now = current_bastion().keys, clock.now()
-        assert memo.get(issued[0], keys, now) is None
-        assert memo.get(issued[1], keys, now) is not None
-        assert memo.get(issued[2], keys, now) is not None
+        state = current_bastion()
+        tokens = AccessTokens(
+            state.keys,
+            issuer=state.settings.issuer,
+            audience=state.settings.audience,
+            lifetime=state.settings.access_token_lifetime,
+            memo_size=2,
+        )
+        now = clock.now()
+        for token in issued:
+            tokens.verify(token, now)
+        verifications.clear()
+        tokens.verify(issued[2], now)
+        tokens.verify(issued[1], now)
+        assert verifications == []  # the two newest are remembered
+        tokens.verify(issued[0], now)
+        assert verifications == [issued[0]]  # the oldest was dropped, so it is checked again

@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_bastion.logs import JsonFormatter, audit
+from flask_bastion import audit
+from flask_bastion.logs import JsonFormatter
 from tests.conftest import PASSWORD, Auth
 
 
@@ -109,8 +110,8 @@ def test_json_lines_carry_the_request_id(app: Flask) -> None:
 
 def test_audit_outside_a_request_still_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    audit("maintenance", user_id=1)
-    assert [r.getMessage() for r in audit_events(caplog)] == ["maintenance"]
+    audit.record(audit.AuditEvent.SIGNING_KEY_ROTATED, ip=None, kid="k1")
+    assert [r.getMessage() for r in audit_events(caplog)] == ["signing_key_rotated"]
 
 
 @pytest.mark.parametrize("incoming", ["abcdef12-3456", "nginx.req_0123456789", "A" * 64, "f" * 32])

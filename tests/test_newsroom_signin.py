@@ -131,7 +131,7 @@ def test_missing_fields_rerender_the_form_with_422(
 
 
 def test_an_inactive_account_cannot_sign_in(app: Flask, client: FlaskClient, alice: str) -> None:
-    with app.app_context(), current_bastion().db.transaction() as db:
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
         db.execute(update(User).values(active=False))
     response = post_login(client, identity="alice", password=PASSWORD)
     assert response.status_code == 403

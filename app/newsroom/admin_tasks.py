@@ -15,6 +15,7 @@ from flask_bastion import BastionState, User
 from flask_bastion.clock import now
 from flask_bastion.errors import FieldError, NotFound, ValidationFailed
 from flask_bastion.flows import accounts
+from flask_bastion.flows.context import command_context
 from flask_bastion.identity import identity_key
 from flask_bastion.models import Role
 from flask_bastion.schemas import RegisterInput
@@ -57,15 +58,15 @@ def create_user(
     """A new active account, validated exactly like ``POST /api/auth/register``."""
     role_names = check_roles(roles)  # before hashing: a typo must not cost an Argon2 round
     data = validate(RegisterInput, {"email": email, "username": username, "password": password})
-    with state.db.transaction() as db:
-        user = accounts.register(db, state.passwords, state.settings, data, now=now())
+    with state.db.unit_of_work() as db:
+        user = accounts.register(command_context(state, db, now=now()), data)
         user.roles = roles_by_name(db, role_names)
     return user
 
 
 def set_roles(state: BastionState, username: str, roles: Iterable[str]) -> User:
     """Replace a user's roles; the change applies on that user's next request."""
-    with state.db.transaction() as db:
+    with state.db.unit_of_work() as db:
         user = find_user(db, username)
         user.roles = roles_by_name(db, roles)
     return user
@@ -73,7 +74,7 @@ def set_roles(state: BastionState, username: str, roles: Iterable[str]) -> User:
 
 def deactivate(state: BastionState, username: str) -> int:
     """Deactivate a user and end all their sessions; returns how many sessions ended."""
-    with state.db.transaction() as db:
+    with state.db.unit_of_work() as db:
         user = find_user(db, username)
         user.active = False
         return revoke_all_for_user(db, user.id)

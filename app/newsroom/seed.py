@@ -79,7 +79,7 @@ def ensure_demo_users(state: BastionState, password: str | None) -> tuple[list[i
     those accounts were made by someone else and must not be touched.
     """
     keys = [identity_key(u.username) for u in DEMO_USERS]
-    with state.db.transaction() as db:
+    with state.db.unit_of_work() as db:
         found = _existing(db, keys)
         if len(found) == len(DEMO_USERS):
             return [found[k] for k in keys], None

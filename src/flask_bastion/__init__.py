@@ -3,7 +3,6 @@
 from .access import (
     auth_required,
     csrf_exempt,
-    current_bastion,
     current_principal,
     current_user,
     roles_accepted,
@@ -11,9 +10,12 @@ from .access import (
 )
 from .config import Settings, UnsafeConfiguration
 from .errors import BastionError, FieldError
-from .extension import Bastion, BastionState
+from .extension import Bastion
+from .freshness import fresh_login_required
 from .models import AuthSession, Base, Role, User
 from .principal import Principal
+from .state import BastionState, current_bastion
+from .throttle import rate_limited
 
 __all__ = [
     "AuthSession",
@@ -32,6 +34,8 @@ __all__ = [
     "current_bastion",
     "current_principal",
     "current_user",
+    "fresh_login_required",
+    "rate_limited",
     "roles_accepted",
     "roles_required",
 ]

@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from flask import current_app, g, request
+from flask import g, request
 from werkzeug.local import LocalProxy
 
 from . import clock, sessions
-from .errors import Forbidden, NotAuthenticated
+from .errors import Forbidden, InvalidToken, NotAuthenticated
 from .openapi import describe
 from .principal import Principal
-from .transports import browser
-
-if TYPE_CHECKING:
-    from .extension import BastionState
+from .state import current_bastion
+from .transports import bearer, browser
 
 F = TypeVar("F", bound=Callable[..., Any])
 _UNSET = object()
-
-
-def current_bastion() -> BastionState:
-    """The Bastion state of the current app (``app.extensions["bastion"]``)."""
-    return cast("BastionState", current_app.extensions["bastion"])
-
-
-def bearer_credentials() -> str | None:
-    """The token of an ``Authorization: Bearer`` header, '' for a malformed one, else None."""
-    header = request.headers.get("Authorization")
-    if header is None:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip()
 
 
 def current_principal() -> Principal | None:
@@ -48,19 +30,26 @@ def current_principal() -> Principal | None:
     if cached is not _UNSET:
         return cast("Principal | None", cached)
     state = current_bastion()
-    bearer = bearer_credentials()
+    now = clock.now()
+    token = bearer.bearer_credentials(request)
     principal: Principal | None
-    if bearer is not None:
-        principal = state.authenticate_bearer(bearer)
+    if token is not None:
+        claims = state.access_tokens.verify(token, now)
+        principal = sessions.for_access_token(state.db, claims, settings=state.settings, now=now)
+        if principal is None:
+            raise InvalidToken()
     else:
-        token = browser.session_token(request, state.settings)
+        cookie = browser.session_token(request, state.settings)
         principal = (
-            sessions.lookup(state.db.engine, token, settings=state.settings, now=clock.now())
-            if token
-            else None
+            sessions.lookup(state.db, cookie, settings=state.settings, now=now) if cookie else None
         )
     g._bastion_principal = principal
     return principal
+
+
+def is_bearer_request() -> bool:
+    """Whether this request carries ``Authorization: Bearer`` (it is then judged by it alone)."""
+    return bearer.bearer_credentials(request) is not None
 
 
 class _Anonymous:

@@ -1,18 +1,15 @@
-"""The database handle: one engine per app, one ORM session per request, UTC timestamps."""
+"""The database: one engine per app, one unit of work per request, UTC timestamps."""
 
 from __future__ import annotations
 
-from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-from weakref import WeakKeyDictionary
+from typing import Any, cast
 
-from flask import g
-from sqlalchemy import Connection, DateTime, Engine, Select, create_engine, event
-from sqlalchemy.engine import Dialect
+from flask import g, has_request_context, request
+from sqlalchemy import DateTime, Engine, Executable, create_engine, event
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -66,125 +63,88 @@ def make_engine(url: str, **options: Any) -> Engine:
 
 
 class Database:
-    """An engine and a session factory; the request's session lives on ``flask.g``."""
+    """An engine, and the one way views and flows reach it: the request's unit of work.
+
+    ``db.session`` is the current request's ORM session. Everything a request writes goes
+    through it and is committed once, when the view has returned and before the response leaves
+    (:meth:`finish`, called by the extension); an error rolls it back unless the error's class
+    says its writes must stand (``keep_writes``). Flows never commit.
+    """
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.engine = make_engine(url, **engine_options)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        # Requests that may not change state (GET, HEAD, OPTIONS) read in autocommit on
+        # PostgreSQL: one round trip per statement instead of BEGIN, SELECT and ROLLBACK. Under
+        # READ COMMITTED every statement sees its own snapshot either way, so answers match.
+        self.read_factory = (
+            sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+            if self.engine.dialect.name == "postgresql"
+            else self.session_factory
+        )
 
     @property
     def session(self) -> Session:
         """The ORM session of the current request (or app context), created on first use."""
-        session: Session | None = g.get("_bastion_db_session")
+        session: Session | None = g.get(_SESSION)
         if session is None:
-            session = self.session_factory()
-            g._bastion_db_session = session
+            safe = has_request_context() and request.method in SAFE_METHODS
+            session = (self.read_factory if safe else self.session_factory)()
+            setattr(g, _SESSION, session)
         return session
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """The request's session inside one transaction: committed on success, else rolled back."""
-        session = self.session
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    def housekeeping(self, statement: Executable, params: dict[str, Any]) -> None:
+        """Queue a write that records what this request observed (an expired session found,
+        a session's last use): it runs when the unit of work ends, and stands even when the
+        request fails, because it is true either way."""
+        g.setdefault(_HOUSEKEEPING, []).append((statement, params))
 
-    def reader(self) -> Connection:
-        """A connection for reads that need no transaction of their own (lists, lookups).
+    def finish(self, *, commit: bool) -> None:
+        """End the unit of work: commit it (or roll it back), run the housekeeping, release.
 
-        On PostgreSQL it runs in autocommit: each SELECT is one round trip, without the BEGIN
-        and the pool's ROLLBACK around it. Under READ COMMITTED each statement sees its own
-        snapshot either way, so the answers are the same.
+        Ending twice, or ending a request that never touched the database, does nothing.
         """
-        connection = self.engine.connect()
-        if self.engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        return connection
-
-    def remove_session(self, _exc: BaseException | None = None) -> None:
-        session: Session | None = g.pop("_bastion_db_session", None)
-        if session is not None:
-            session.close()
-
-
-Processor = Callable[[Any], Any]
-
-
-@dataclass(frozen=True)
-class _CompiledRead:
-    """A SELECT compiled once for a dialect, with its parameter and column converters."""
-
-    sql: str
-    positional: tuple[str, ...] | None
-    binds: dict[str, Processor]
-    columns: tuple[Processor | None, ...]
-    row: Callable[..., Any]
-
-    @classmethod
-    def of(cls, statement: Select[Any], dialect: Dialect) -> _CompiledRead:
-        compiled = statement.compile(dialect=dialect)
-        binds: dict[str, Processor] = {}
-        for name, bind in compiled.binds.items():
-            convert = dialect.type_descriptor(bind.type).bind_processor(dialect)
-            if convert is not None:
-                binds[name] = convert
-        columns = tuple(
-            dialect.type_descriptor(column.type).result_processor(dialect, None)
-            for column in statement.selected_columns
-        )
-        names = compiled.positiontup if dialect.positional else None
-        fields = [str(column.key) for column in statement.selected_columns]
-        return cls(
-            compiled.string,
-            tuple(names) if names is not None else None,
-            binds,
-            columns,
-            namedtuple("ReadRow", fields)._make,  # type: ignore[attr-defined]
-        )
-
-    def parameters(self, values: dict[str, Any]) -> Any:
-        values = {k: self.binds[k](v) if k in self.binds else v for k, v in values.items()}
-        if self.positional is None:
-            return values
-        return tuple(values[name] for name in self.positional)
-
-    def convert(self, raw: Any) -> Any:
-        return self.row(
-            convert(value) if convert is not None else value
-            for convert, value in zip(self.columns, raw, strict=True)
-        )
-
-
-_reads: WeakKeyDictionary[Dialect, dict[Select[Any], _CompiledRead]] = WeakKeyDictionary()
-
-
-def fetch_all(engine: Engine, statement: Select[Any], values: dict[str, Any]) -> list[Any]:
-    """Rows of a read-only SELECT, by the shortest path: for per-request hot paths.
-
-    The statement is compiled once per dialect and run on the pool's DBAPI connection, which
-    skips SQLAlchemy's execution layer (about 50 us a query). On PostgreSQL it runs in
-    autocommit: one round trip instead of three (BEGIN, the SELECT, the pool's ROLLBACK).
-    Rows are named tuples with the same conversions (UTC datetimes, booleans) as ``execute``.
-    """
-    compiled_reads = _reads.setdefault(engine.dialect, {})
-    read = compiled_reads.get(statement)
-    if read is None:
-        read = compiled_reads[statement] = _CompiledRead.of(statement, engine.dialect)
-    connection = engine.raw_connection()
-    autocommit = connection.dbapi_connection if engine.dialect.name == "postgresql" else None
-    try:
-        if autocommit is not None:
-            engine.dialect.set_isolation_level(autocommit, "AUTOCOMMIT")
-        cursor = connection.cursor()
+        session: Session | None = g.pop(_SESSION, None)
+        chores: list[tuple[Executable, dict[str, Any]]] = g.pop(_HOUSEKEEPING, [])
+        if session is None:
+            return
         try:
-            cursor.execute(read.sql, read.parameters(values))
-            return [read.convert(raw) for raw in cursor.fetchall()]
+            if chores and not commit:
+                session.rollback()  # the request's own writes go; the chores still run below
+            for statement, params in chores:
+                session.execute(statement, params)
+            if commit or chores:
+                session.commit()
         finally:
-            cursor.close()
-    finally:
-        if autocommit is not None:
-            engine.dialect.reset_isolation_level(autocommit)
-        connection.close()
+            session.close()  # loaded objects stay readable after it
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """A unit of work outside a request (commands, jobs): committed at the end, or rolled back.
+
+        Inside a request, views use :attr:`session` and let the extension commit.
+        """
+        with self.session_factory() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def teardown(self, _exc: BaseException | None = None) -> None:
+        """Release a unit of work that was never finished (an error before the response)."""
+        self.finish(commit=False)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SESSION = "_bastion_db_session"
+_HOUSEKEEPING = "_bastion_db_housekeeping"
+
+
+def rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE touched (``Session.execute`` types its result without it)."""
+    return int(cast(CursorResult[Any], result).rowcount)

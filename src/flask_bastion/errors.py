@@ -26,11 +26,18 @@ class FieldError:
 
 
 class BastionError(Exception):
-    """Base of every error Bastion raises on purpose; each subclass fixes status and code."""
+    """Base of every error Bastion raises on purpose; each subclass fixes status and code.
+
+    ``extra`` adds members to the problem document (say, the CSRF token of an anonymous
+    ``/session`` answer). A class with ``keep_writes = True`` is a failure whose writes must
+    stand (a refresh-token replay revokes the family, then refuses): the request's unit of work
+    commits instead of rolling back.
+    """
 
     status: int = 400
     code: str = "bad_request"
     detail: str = "The request could not be processed."
+    keep_writes: bool = False
 
     def __init__(
         self,
@@ -38,12 +45,14 @@ class BastionError(Exception):
         *,
         errors: Sequence[FieldError] = (),
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or self.detail)
         if detail is not None:
             self.detail = detail
         self.errors = list(errors)
         self.headers = headers or {}
+        self.extra = extra or {}
 
 
 class MalformedBody(BastionError):
@@ -84,6 +93,24 @@ class InvalidToken(BastionError):
 
 class InvalidGrant(BastionError):
     status, code, detail = 401, "invalid_grant", "The refresh token is invalid, expired or used."
+
+
+class RefreshRaceLost(InvalidGrant):
+    """A concurrent exchange of the same refresh token won; the family lives on."""
+
+    def __init__(self, *, session_id: str, user_id: int) -> None:
+        super().__init__()
+        self.session_id, self.user_id = session_id, user_id
+
+
+class FamilyRevoked(InvalidGrant):
+    """A replayed or dead refresh token: its family was revoked, and that revocation stands."""
+
+    keep_writes = True
+
+    def __init__(self, *, session_id: str, user_id: int, replay: bool) -> None:
+        super().__init__()
+        self.session_id, self.user_id, self.replay = session_id, user_id, replay
 
 
 class ReauthRequired(BastionError):
@@ -187,13 +214,29 @@ _HTTP_DETAILS = {
 }
 
 
+def failed_request_error() -> BaseException | None:
+    """The error this request's answer was rendered from, if any (the unit of work asks)."""
+    return g.get(_FAILED)  # type: ignore[no-any-return]
+
+
+def keeps_writes(error: BaseException | None) -> bool:
+    """Whether the request's writes stand: no error, or one whose class says they must."""
+    return error is None or getattr(error, "keep_writes", False) is True
+
+
+_FAILED = "_bastion_failed_with"
+
+
 def _render_bastion_error(error: BastionError) -> Response:
+    setattr(g, _FAILED, error)
     return problem_response(
-        Problem(error.status, error.code, error.detail, errors=error.errors), error.headers
+        Problem(error.status, error.code, error.detail, errors=error.errors, extra=error.extra),
+        error.headers,
     )
 
 
 def _render_http_exception(error: HTTPException) -> Response:
+    setattr(g, _FAILED, error)
     status = error.code or 500
     # Keep werkzeug's meaningful headers (Allow on 405, Retry-After on 429/503).
     headers = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After")}
@@ -202,6 +245,7 @@ def _render_http_exception(error: HTTPException) -> Response:
 
 
 def _render_unexpected(error: Exception) -> Response:
+    setattr(g, _FAILED, error)
     request_id = getattr(g, "request_id", None)
     log.exception("unhandled error", extra={"request_id": request_id})
     return problem_response(

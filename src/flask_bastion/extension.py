@@ -2,49 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from flask import Flask, Response, current_app, g, request
 
-from .access import bearer_credentials, current_bastion
-from .config import Settings, load_settings, origin_of
+from .access import is_bearer_request
+from .audit import AuditEvent
+from .audit import record as audit
+from .config import load_settings, origin_of
 from .cors import apply_cors_headers, preflight
 from .db import Database
-from .errors import CsrfFailed, InvalidToken, register_error_handlers
+from .errors import CsrfFailed, failed_request_error, keeps_writes, register_error_handlers
 from .headers import apply_security_headers
-from .logs import audit, request_id_from
-from .principal import Principal
+from .logs import request_id_from
 from .ratelimit import RateLimits
 from .security import csrf
 from .security.origin import is_trusted_origin
 from .security.passwords import Passwords, common_passwords
 from .security.signing import Signer
-from .signing_keys import KeyStore
-from .transports import bearer, browser
+from .signing_keys import AccessTokens, KeyStore
+from .state import BastionState, current_bastion
+from .transports import browser
+from .views.auth import bp as auth_bp
+from .views.devices import bp as devices_bp
+from .views.docs import bp as docs_bp
+from .views.tokens import bp as tokens_bp
+from .views.tokens import wellknown as wellknown_bp
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-BearerAuthenticator = Callable[[str], Principal]
-
-
-def _no_bearer_support(token: str) -> Principal:
-    raise InvalidToken("Bearer tokens are not enabled on this server.")
-
-
-@dataclass
-class BastionState:
-    """Everything Bastion keeps per app, at ``app.extensions["bastion"]``."""
-
-    settings: Settings
-    db: Database
-    passwords: Passwords
-    limits: RateLimits
-    csrf_signer: Signer
-    keys: KeyStore
-    authenticate_bearer: BearerAuthenticator = _no_bearer_support
-    spec: dict[str, Any] | None = None
-    trusted_origins: frozenset[str] = field(default_factory=frozenset)
 
 
 class Bastion:
@@ -80,7 +63,12 @@ class Bastion:
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
             csrf_signer=Signer.for_purpose([s for s in secrets if s], "csrf"),
             keys=keys,
-            authenticate_bearer=bearer.authenticator(database.engine, keys, settings),
+            access_tokens=AccessTokens(
+                keys,
+                issuer=settings.issuer,
+                audience=settings.audience,
+                lifetime=settings.access_token_lifetime,
+            ),
             trusted_origins=frozenset({settings.public_origin, *settings.cors_origins}),
         )
         common_passwords(settings.common_passwords)  # load the list at start-up, not mid-request
@@ -89,13 +77,7 @@ class Bastion:
         register_error_handlers(app)
         app.before_request(_start_request)
         app.after_request(_finish_response)
-        app.teardown_appcontext(state.db.remove_session)
-
-        from .views.auth import bp as auth_bp
-        from .views.devices import bp as devices_bp
-        from .views.docs import bp as docs_bp
-        from .views.tokens import bp as tokens_bp
-        from .views.tokens import wellknown as wellknown_bp
+        app.teardown_appcontext(state.db.teardown)
 
         app.register_blueprint(auth_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(devices_bp, url_prefix=settings.url_prefix)
@@ -121,7 +103,7 @@ def _enforce_csrf(state: BastionState) -> None:
     Bearer requests are exempt: browsers never attach an Authorization header on their own,
     so a forged cross-site request cannot carry one.
     """
-    if bearer_credentials() is not None:
+    if is_bearer_request():
         return
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and getattr(view, "_bastion_csrf_exempt", False):
@@ -132,7 +114,12 @@ def _enforce_csrf(state: BastionState) -> None:
         request.headers.get("Sec-Fetch-Site"),
         state.trusted_origins | {own},
     ):
-        audit("csrf_failed", reason="origin", origin=request.headers.get("Origin"))
+        audit(
+            AuditEvent.CSRF_FAILED,
+            ip=request.remote_addr,
+            reason="origin",
+            origin=request.headers.get("Origin"),
+        )
         raise CsrfFailed("Cross-site requests from this origin are not allowed.")
     binding = browser.csrf_binding(request, state.settings)
     if not csrf.check(
@@ -141,12 +128,20 @@ def _enforce_csrf(state: BastionState) -> None:
         request.cookies.get(state.settings.csrf_cookie),
         browser.submitted_csrf_token(request, state.settings),
     ):
-        audit("csrf_failed", reason="token")
+        audit(AuditEvent.CSRF_FAILED, ip=request.remote_addr, reason="token")
         raise CsrfFailed()
 
 
 def _finish_response(response: Response) -> Response:
+    """Commit the request's unit of work, then write its cookies and the shared headers.
+
+    The commit comes first: if it fails, this raises, Flask renders the 500 instead, and no
+    cookie of a sign-in that did not happen is set.
+    """
     state = current_bastion()
+    cookies = browser.take_cookies()
+    state.db.finish(commit=keeps_writes(failed_request_error()))
+    browser.write_cookies(response, state.settings, cookies)
     apply_cors_headers(request, response, state.settings)
     apply_security_headers(response, state.settings)
     response.headers["X-Request-ID"] = g.get("request_id", "")

@@ -1,4 +1,4 @@
-"""Structured logs: a request id on every line, and an audit event for every auth decision."""
+"""Structured logs: JSON lines with a request id on each (the audit trail is ``audit.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import g, has_request_context, request
 
-audit_log = logging.getLogger("flask_bastion.audit")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -20,13 +19,6 @@ def request_id_from(header: str | None) -> str:
     if header and _REQUEST_ID.match(header):
         return header
     return uuid.uuid4().hex
-
-
-def audit(event: str, **fields: Any) -> None:
-    """Log a security event. Callers pass ids and outcomes, never passwords, tokens or cookies."""
-    if has_request_context():
-        fields.setdefault("ip", request.remote_addr)
-    audit_log.info(event, extra={"event": event, **fields})
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,6 +11,8 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .schemas import ProblemDetails
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 OP_ATTR = "_bastion_op"
@@ -59,8 +61,6 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 def build_spec(app: Flask, *, title: str, version: str, prefix: str) -> dict[str, Any]:
     """Walk the URL map and describe every route under ``prefix`` that carries metadata."""
-    from .schemas import ProblemDetails
-
     models: set[type[BaseModel]] = {ProblemDetails}
     operations: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = []
     for rule in app.url_map.iter_rules():

@@ -8,6 +8,15 @@ from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: str
+    kind: str
+    created_at: datetime
+    expires_at: datetime
+    remember: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """A signed-in user as seen by one request, with the session that carries them."""
 
@@ -24,6 +33,22 @@ class Principal:
     authenticated_at: datetime
 
     is_authenticated = True
+
+    @property
+    def id(self) -> int:
+        """The user's id (as response models name it)."""
+        return self.user_id
+
+    @property
+    def session(self) -> SessionInfo:
+        """The session carrying this request, as response models name its fields."""
+        return SessionInfo(
+            self.session_id,
+            self.session_kind,
+            self.session_created_at,
+            self.session_expires_at,
+            self.remember,
+        )
 
     def has_role(self, role: str) -> bool:
         return role in self.roles

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
 )
 
 from .identity import USERNAME_PATTERN, identity_key
@@ -89,6 +90,12 @@ class UserPublic(Output):
     username: str
     roles: list[str]
     created_at: datetime
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_names(cls, value: Any) -> list[str]:
+        # A user's Role rows or a principal's set of names: either way, names in a stable order.
+        return sorted(getattr(role, "name", role) for role in value)
 
 
 class SessionPublic(Output):

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from .config import Settings
-from .db import fetch_all
+from .db import Database, rowcount
 from .models import AuthSession, Role, User, user_roles
 from .principal import Principal
+from .security.access_tokens import AccessClaims
 from .security.tokens import new_public_id, new_token, token_hash
 
 _s = cast(Table, AuthSession.__table__)
@@ -43,9 +44,15 @@ _PRINCIPAL = select(
     .outerjoin(_r, _r.c.id == user_roles.c.role_id)
 )
 _LOOKUP = _PRINCIPAL.where(_s.c.token_hash == bindparam("token_hash"))
-BY_SESSION_ID = _PRINCIPAL.where(_s.c.id == bindparam("sid"))
+_BY_SESSION_ID = _PRINCIPAL.where(_s.c.id == bindparam("sid"))
 _TOUCH = update(_s).where(_s.c.id == bindparam("sid")).values(last_seen_at=bindparam("now"))
 _DROP = delete(_s).where(_s.c.id == bindparam("sid"))
+
+
+# The kinds of session rows: a browser's (cookie) or an app client's (bearer + refresh tokens).
+# "token" is what the API has always called an app session (SessionPublic.kind).
+BROWSER_KIND = "browser"
+APP_KIND = "token"
 
 
 @dataclass(frozen=True)
@@ -100,36 +107,45 @@ def open_session(
     return OpenedSession(token, record)
 
 
-def lookup(engine: Engine, token: str, *, settings: Settings, now: datetime) -> Principal | None:
-    """The principal behind a session token, or None when unknown, expired or deactivated."""
-    return live_principal(
-        engine,
-        fetch_all(engine, _LOOKUP, {"token_hash": token_hash(token)}),
-        settings=settings,
-        now=now,
-    )
+def lookup(db: Database, token: str, *, settings: Settings, now: datetime) -> Principal | None:
+    """The principal behind a browser's session token, or None when unknown, expired or off."""
+    rows = db.session.execute(_LOOKUP, {"token_hash": token_hash(token)}).all()
+    return _live_principal(db, rows, settings=settings, now=now)
 
 
-def live_principal(
-    engine: Engine, rows: Sequence[Any], *, settings: Settings, now: datetime
+def for_access_token(
+    db: Database, claims: AccessClaims, *, settings: Settings, now: datetime
+) -> Principal | None:
+    """The principal behind verified access-token claims, or None when its session is gone.
+
+    A token names its session and user: both must match a live app session, so logout,
+    deactivation or ending the session elsewhere cut its access tokens off at once.
+    """
+    rows = db.session.execute(_BY_SESSION_ID, {"sid": claims.session_id}).all()
+    if not rows or rows[0].kind != APP_KIND or str(rows[0].user_id) != claims.subject:
+        return None
+    return _live_principal(db, rows, settings=settings, now=now)
+
+
+def _live_principal(
+    db: Database, rows: Sequence[Any], *, settings: Settings, now: datetime
 ) -> Principal | None:
     """The principal of rows fetched by a ``_PRINCIPAL`` query, or None when it is not live.
 
-    Expired sessions are deleted as they are found. ``last_seen_at`` is written at most once
-    per ``session_touch_interval``, so a busy session costs one read per request, not a write.
+    Expired sessions are deleted as they are found, and ``last_seen_at`` is written at most once
+    per ``session_touch_interval`` (a busy session costs one read per request, not a write):
+    both as the unit of work's housekeeping, which stands even when the request fails.
     """
     if not rows:
         return None
     row = rows[0]
     if now >= row.expires_at or now >= row.last_seen_at + timedelta(seconds=row.idle_timeout):
-        with engine.begin() as conn:
-            conn.execute(_DROP, {"sid": row.id})
+        db.housekeeping(_DROP, {"sid": row.id})
         return None
     if not row.active:
         return None
     if (now - row.last_seen_at).total_seconds() >= settings.session_touch_interval:
-        with engine.begin() as conn:
-            conn.execute(_TOUCH, {"sid": row.id, "now": now})
+        db.housekeeping(_TOUCH, {"sid": row.id, "now": now})
     return Principal(
         user_id=row.user_id,
         email=row.email,
@@ -147,13 +163,13 @@ def live_principal(
 
 def revoke(db: Session, session_id: str) -> bool:
     """Delete one session; its token (and anything derived from it) stops working at once."""
-    return bool(db.execute(delete(AuthSession).where(AuthSession.id == session_id)).rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(db.execute(delete(AuthSession).where(AuthSession.id == session_id))))
 
 
 def revoke_token(db: Session, token: str) -> bool:
     """Delete the session a raw token belongs to, if any."""
     stmt = delete(AuthSession).where(AuthSession.token_hash == token_hash(token))
-    return bool(db.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(db.execute(stmt)))
 
 
 def revoke_all_for_user(db: Session, user_id: int, *, keep: str | None = None) -> int:
@@ -161,4 +177,4 @@ def revoke_all_for_user(db: Session, user_id: int, *, keep: str | None = None) -
     stmt = delete(AuthSession).where(AuthSession.user_id == user_id)
     if keep is not None:
         stmt = stmt.where(AuthSession.id != keep)
-    return int(db.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return rowcount(db.execute(stmt))

@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import jwt
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, Table, insert, select, update
 
-from .logs import audit
+from .audit import AuditEvent, record
 from .models import SigningKey
+from .security import access_tokens
 from .security.access_tokens import ALGORITHM
 
 _keys = cast(Table, SigningKey.__table__)
@@ -211,7 +213,7 @@ class KeyStore:
         """Add a key (used when none can sign, e.g. on a fresh database)."""
         private_key = Ed25519PrivateKey.generate()
         kid = self._insert(private_key, now)
-        audit("signing_key_created", kid=kid)
+        record(AuditEvent.SIGNING_KEY_CREATED, ip=None, kid=kid)
         self.invalidate()
         return LoadedKey(kid, private_key.public_key(), private_key, now, None)
 
@@ -226,7 +228,7 @@ class KeyStore:
                 .values(retired_at=switch_at)
             )
             kid = self._insert(private_key, now, conn=conn)
-        audit("signing_key_rotated", kid=kid)
+        record(AuditEvent.SIGNING_KEY_ROTATED, ip=None, kid=kid)
         self.invalidate()
         return LoadedKey(kid, private_key.public_key(), private_key, now, None)
 
@@ -278,3 +280,68 @@ def fingerprint(key: LoadedKey) -> str:
     """A short, shareable digest of a public key (for the CLI's listing)."""
     raw = key.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class AccessTokens:
+    """Issue and verify access tokens with the key store's keys: the one ``verify``.
+
+    Requests (``Authorization: Bearer``) and revocation both verify through here. Verified tokens
+    are remembered in a bounded per-process memo: an Ed25519 verification costs about as much as
+    a whole small request, and a client sends the same token for minutes. A hit still re-checks
+    expiry and that the signing key is still published; the session query (revocation,
+    deactivation, roles) runs on every request all the same.
+    """
+
+    def __init__(
+        self, keys: KeyStore, *, issuer: str, audience: str, lifetime: int, memo_size: int = 4096
+    ) -> None:
+        self.keys = keys
+        self.issuer, self.audience, self.lifetime = issuer, audience, lifetime
+        self.memo_size = memo_size
+        self._memo: dict[str, tuple[access_tokens.AccessClaims, str]] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, *, user_id: int, session_id: str, now: datetime) -> str:
+        """A signed access token for a session.
+
+        Resolve the signing key (:meth:`KeyStore.signing_key`) before the unit of work first
+        writes: creating the very first key takes a transaction of its own, and on SQLite it
+        would wait for the request's own write lock.
+        """
+        key = self.keys.signing_key(now)
+        assert key.private_key is not None
+        return access_tokens.issue(
+            private_key=key.private_key,
+            kid=key.kid,
+            issuer=self.issuer,
+            audience=self.audience,
+            subject=str(user_id),  # the stable id: emails change and must not key anything
+            session_id=session_id,
+            lifetime=self.lifetime,
+            now=now,
+        )
+
+    def verify(self, token: str, now: datetime) -> access_tokens.AccessClaims:
+        """The token's claims once every check passes; :class:`InvalidToken` otherwise."""
+        entry = self._memo.get(token)
+        if entry is not None:
+            claims, kid = entry
+            if now.timestamp() < claims.expires_at and self.keys.public_key(kid, now) is not None:
+                return claims
+            self._memo.pop(token, None)
+        claims = access_tokens.verify(
+            token,
+            key_for=lambda kid: self.keys.public_key(kid, now),
+            issuer=self.issuer,
+            audience=self.audience,
+            now=now,
+        )
+        self._remember(token, claims)
+        return claims
+
+    def _remember(self, token: str, claims: access_tokens.AccessClaims) -> None:
+        kid = jwt.get_unverified_header(token)["kid"]
+        with self._lock:
+            while len(self._memo) >= self.memo_size:  # oldest first: dicts keep insertion order
+                self._memo.pop(next(iter(self._memo)), None)
+            self._memo[token] = (claims, kid)

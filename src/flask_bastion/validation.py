@@ -13,6 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import FieldError, MalformedBody, UnsupportedMediaType, ValidationFailed
 from .openapi import describe
+from .state import current_bastion
 
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,6 +100,16 @@ def read_json(max_body: int) -> Any:
         return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         raise MalformedBody() from None
+
+
+def auth_body() -> int:
+    """The body limit of the auth and token endpoints (``BASTION_AUTH_MAX_BODY``)."""
+    return current_bastion().settings.auth_max_body
+
+
+def api_body() -> int:
+    """The body limit of an app's API endpoints (``BASTION_API_MAX_BODY``)."""
+    return current_bastion().settings.api_max_body
 
 
 def json_body(model: type[BaseModel], *, max_body: int | Callable[[], int]) -> Callable[[F], F]:

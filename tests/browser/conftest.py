@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 
 from flask_bastion import clock, current_bastion
 from flask_bastion.flows import accounts
+from flask_bastion.flows.context import command_context
 from flask_bastion.models import AuthSession
 from flask_bastion.schemas import RegisterInput
 from tests.conftest import PASSWORD, fresh_database, make_app
@@ -144,13 +145,13 @@ class LiveApp:
         username = username or f"u{uuid.uuid4().hex[:10]}"
         state = self.app.extensions["bastion"]
         data = RegisterInput(email=f"{username}@example.com", username=username, password=PASSWORD)
-        with self.app.app_context(), state.db.transaction() as db:
-            accounts.register(db, state.passwords, state.settings, data, now=clock.now())
+        with self.app.app_context(), state.db.unit_of_work() as db:
+            accounts.register(command_context(state, db, now=clock.now()), data)
         return username
 
     def revoke_all_sessions(self) -> None:
         """Delete every server-side session, as an admin (or a logout elsewhere) would."""
-        with self.app.app_context(), current_bastion().db.transaction() as db:
+        with self.app.app_context(), current_bastion().db.unit_of_work() as db:
             db.execute(delete(AuthSession))
 
     def received(self, path: str, method: str = "POST") -> list[Seen]:

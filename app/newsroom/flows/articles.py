@@ -14,7 +14,6 @@ from typing import Any, TypeAlias, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     Integer,
     Row,
     Select,
@@ -29,8 +28,10 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.orm import Session
 
 from flask_bastion import Principal
+from flask_bastion.db import rowcount
 from flask_bastion.errors import FieldError, PreconditionFailed, ValidationFailed
 from flask_bastion.identity import identity_key
 from flask_bastion.models import User
@@ -189,15 +190,15 @@ def pages_for(total: int, per_page: int) -> int:
     return -(-total // per_page)
 
 
-def list_page(conn: Connection, query: ArticleListQuery) -> ArticlePage:
+def list_page(db: Session, query: ArticleListQuery) -> ArticlePage:
     """One numbered page; a page past the last one is empty, not an error."""
     count, page_stmt = _page_statements(query.sort, bool(query.author), bool(query.q))
     params = _filter_params(query)
-    total = conn.execute(count, params).scalar_one()
+    total = db.execute(count, params).scalar_one()
     offset = (query.page - 1) * query.per_page
     rows: Sequence[Record] = ()
     if offset < total:
-        rows = conn.execute(page_stmt, {**params, "limit": query.per_page, "offset": offset}).all()
+        rows = db.execute(page_stmt, {**params, "limit": query.per_page, "offset": offset}).all()
     return ArticlePage.model_validate(
         {
             "items": [_item(row) for row in rows],
@@ -213,9 +214,7 @@ def _invalid(field: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(errors=[FieldError(field, code, message)])
 
 
-def list_after_cursor(
-    conn: Connection, signer: Signer, query: ArticleListQuery
-) -> ArticleCursorPage:
+def list_after_cursor(db: Session, signer: Signer, query: ArticleListQuery) -> ArticleCursorPage:
     """One cursor page: rows after the cursor's (created_at, id), by index, at any depth."""
     if "page" in query.model_fields_set:
         raise _invalid("page", "conflicting_mode", "Use either page or cursor, not both.")
@@ -240,7 +239,7 @@ def list_after_cursor(
             )
         params["after_at"], params["after_id"] = position.created_at, position.id
     stmt = _cursor_statement(query.sort, bool(query.author), bool(query.q), bool(query.cursor))
-    rows = conn.execute(stmt, params).all()
+    rows = db.execute(stmt, params).all()
     next_cursor = None
     if len(rows) > query.per_page:
         rows = rows[: query.per_page]
@@ -251,25 +250,25 @@ def list_after_cursor(
     )
 
 
-def _fetch(conn: Connection, article_id: int) -> Record:
+def _fetch(db: Session, article_id: int) -> Record:
     if not 1 <= article_id <= MAX_ID:
         raise ArticleNotFound()
-    row = conn.execute(_ONE, {"id": article_id}).first()
+    row = db.execute(_ONE, {"id": article_id}).first()
     if row is None:
         raise ArticleNotFound()
     return row
 
 
-def get_article(conn: Connection, article_id: int) -> Versioned:
-    return _versioned(_fetch(conn, article_id))
+def get_article(db: Session, article_id: int) -> Versioned:
+    return _versioned(_fetch(db, article_id))
 
 
 def create_article(
-    conn: Connection, principal: Principal, data: ArticleCreate, *, now: datetime
+    db: Session, principal: Principal, data: ArticleCreate, *, now: datetime
 ) -> Versioned:
     """A new article by ``principal``; the author and timestamps are never the client's to set."""
     stmt = insert(_a).returning(*_RETURNING)
-    row = conn.execute(
+    row = db.execute(
         stmt,
         {
             "title": data.title,
@@ -303,7 +302,7 @@ def _check_write(principal: Principal, row: Record, if_match: Collection[str] | 
 
 
 def update_article(
-    conn: Connection,
+    db: Session,
     principal: Principal,
     article_id: int,
     changes: ArticleUpdate,
@@ -317,7 +316,7 @@ def update_article(
     the version it checked: of two editors holding the same tag exactly one wins, the other
     gets PreconditionFailed. Without it, the last write wins.
     """
-    row = _fetch(conn, article_id)
+    row = _fetch(db, article_id)
     swap = _check_write(principal, row, if_match)
     values = changes.model_dump(exclude_unset=True)
     if not values:
@@ -326,7 +325,7 @@ def update_article(
     if swap:
         stmt = stmt.where(_a.c.version == row.version)
     stmt = stmt.values(**values, updated_at=now, version=_a.c.version + 1)
-    written = conn.execute(stmt.returning(*_RETURNING)).first()
+    written = db.execute(stmt.returning(*_RETURNING)).first()
     if written is None:
         # Changed or deleted between our read and our write.
         raise PreconditionFailed() if swap else ArticleNotFound()
@@ -342,17 +341,17 @@ def update_article(
 
 
 def delete_article(
-    conn: Connection,
+    db: Session,
     principal: Principal,
     article_id: int,
     *,
     if_match: Collection[str] | None,
 ) -> None:
     """Delete as the author or an editor/admin; ``if_match`` guards it like an update."""
-    row = _fetch(conn, article_id)
+    row = _fetch(db, article_id)
     swap = _check_write(principal, row, if_match)
     stmt = delete(_a).where(_a.c.id == row.id)
     if swap:
         stmt = stmt.where(_a.c.version == row.version)
-    if not conn.execute(stmt).rowcount:
+    if not rowcount(db.execute(stmt)):
         raise PreconditionFailed() if swap else ArticleNotFound()

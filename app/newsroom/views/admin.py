@@ -6,22 +6,19 @@ from flask import Blueprint, Response
 
 from flask_bastion import current_bastion, roles_required
 from flask_bastion.access import require_principal
-from flask_bastion.logs import audit
 from flask_bastion.openapi import describe, responds
 from flask_bastion.schemas import ProblemDetails
-from flask_bastion.validation import json_body, query_args
+from flask_bastion.validation import api_body, json_body, query_args
+from flask_bastion.views.context import record
 from flask_bastion.views.render import render
 
+from ..audit import NewsroomEvent
 from ..flows import admin
 from ..policy import ADMIN
 from ..schemas import AdminUserPage, AdminUserPublic, AdminUserQuery, AdminUserUpdate
 from .links import page_links
 
 bp = Blueprint("admin", __name__)
-
-
-def _api_body_limit() -> int:
-    return current_bastion().settings.api_max_body
 
 
 @bp.get("/admin/users")
@@ -39,7 +36,7 @@ def list_users(query: AdminUserQuery) -> Response:
 
 @bp.patch("/admin/users/<int:user_id>")
 @roles_required(ADMIN)
-@json_body(AdminUserUpdate, max_body=_api_body_limit)
+@json_body(AdminUserUpdate, max_body=api_body)
 @responds(200, AdminUserPublic, "Updated")
 @responds(404, ProblemDetails, "No such user")
 @responds(
@@ -52,11 +49,10 @@ def update_user(user_id: int, body: AdminUserUpdate) -> Response:
     Changes apply on the user's very next request; deactivation also ends all their sessions.
     """
     actor = require_principal()
-    with current_bastion().db.transaction() as db:
-        user, ended = admin.update_user(db, actor, user_id, body)
-        result = admin.public_user(user)
-    audit(
-        "user_updated_by_admin",
+    user, ended = admin.update_user(current_bastion().db.session, actor, user_id, body)
+    result = admin.public_user(user)
+    record(
+        NewsroomEvent.USER_UPDATED_BY_ADMIN,
         actor_id=actor.user_id,
         user_id=user_id,
         roles=body.roles,

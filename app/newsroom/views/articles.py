@@ -12,7 +12,7 @@ from flask_bastion.access import require_principal
 from flask_bastion.openapi import describe, responds
 from flask_bastion.schemas import ProblemDetails
 from flask_bastion.security.signing import Signer
-from flask_bastion.validation import json_body, query_args
+from flask_bastion.validation import api_body, json_body, query_args
 from flask_bastion.views.render import render
 
 from ..flows import articles
@@ -31,10 +31,6 @@ def _make_cursor_signer(state: BlueprintSetupState) -> None:
     state.app.extensions[CURSOR_SIGNER] = Signer.for_purpose(
         [s for s in secrets if s], "newsroom-cursor"
     )
-
-
-def _api_body_limit() -> int:
-    return current_bastion().settings.api_max_body
 
 
 def _if_match() -> Collection[str] | None:
@@ -65,14 +61,14 @@ def list_articles(query: ArticleListQuery) -> Response:
     with depth, and it sorts by `-created_at` or `created_at` only. Both modes send `Link`
     headers (first/prev/next/last). `author` filters by username, `q` searches title and body.
     """
-    with current_bastion().db.reader() as conn:
-        if query.cursor is None:
-            page = articles.list_page(conn, query)
-            response = render(page)
-            response.headers["Link"] = page_links(page.page, page.pages)
-            return response
-        signer: Signer = current_app.extensions[CURSOR_SIGNER]
-        cursor_page = articles.list_after_cursor(conn, signer, query)
+    db = current_bastion().db.session
+    if query.cursor is None:
+        page = articles.list_page(db, query)
+        response = render(page)
+        response.headers["Link"] = page_links(page.page, page.pages)
+        return response
+    signer: Signer = current_app.extensions[CURSOR_SIGNER]
+    cursor_page = articles.list_after_cursor(db, signer, query)
     response = render(cursor_page)
     response.headers["Link"] = cursor_links(cursor_page.next_cursor)
     return response
@@ -80,13 +76,12 @@ def list_articles(query: ArticleListQuery) -> Response:
 
 @bp.post("/articles")
 @auth_required
-@json_body(ArticleCreate, max_body=_api_body_limit)
+@json_body(ArticleCreate, max_body=api_body)
 @responds(201, ArticlePublic, "Created; Location and ETag headers point at it")
 def create_article(body: ArticleCreate) -> Response:
     """Write an article as the signed-in user."""
     principal = require_principal()
-    with current_bastion().db.engine.begin() as conn:
-        result = articles.create_article(conn, principal, body, now=clock.now())
+    result = articles.create_article(current_bastion().db.session, principal, body, now=clock.now())
     response = _versioned(result, 201)
     response.headers["Location"] = f"{request.script_root}{request.path}/{result.article.id}"
     return response
@@ -99,8 +94,7 @@ def create_article(body: ArticleCreate) -> Response:
 @responds(404, ProblemDetails, "No such article")
 def get_article(article_id: int) -> Response:
     """Read one article (If-None-Match answers 304 when unchanged)."""
-    with current_bastion().db.engine.connect() as conn:
-        result = articles.get_article(conn, article_id)
+    result = articles.get_article(current_bastion().db.session, article_id)
     response = _versioned(result)
     response.make_conditional(request)  # 304 when If-None-Match names this version
     return response
@@ -108,7 +102,7 @@ def get_article(article_id: int) -> Response:
 
 @bp.patch("/articles/<int:article_id>")
 @auth_required
-@json_body(ArticleUpdate, max_body=_api_body_limit)
+@json_body(ArticleUpdate, max_body=api_body)
 @responds(200, ArticlePublic, "Updated, with the new ETag")
 @responds(403, ProblemDetails, "Neither the author nor an editor or admin")
 @responds(404, ProblemDetails, "No such article")
@@ -120,10 +114,14 @@ def update_article(article_id: int, body: ArticleUpdate) -> Response:
     instead of being overwritten; without `If-Match` the last write wins.
     """
     principal = require_principal()
-    with current_bastion().db.engine.begin() as conn:
-        result = articles.update_article(
-            conn, principal, article_id, body, if_match=_if_match(), now=clock.now()
-        )
+    result = articles.update_article(
+        current_bastion().db.session,
+        principal,
+        article_id,
+        body,
+        if_match=_if_match(),
+        now=clock.now(),
+    )
     return _versioned(result)
 
 
@@ -136,8 +134,9 @@ def update_article(article_id: int, body: ArticleUpdate) -> Response:
 def delete_article(article_id: int) -> Response:
     """Delete an article (the author, an editor or an admin); honours If-Match."""
     principal = require_principal()
-    with current_bastion().db.engine.begin() as conn:
-        articles.delete_article(conn, principal, article_id, if_match=_if_match())
+    articles.delete_article(
+        current_bastion().db.session, principal, article_id, if_match=_if_match()
+    )
     return Response(status=204)
 
 

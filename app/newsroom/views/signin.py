@@ -26,7 +26,7 @@ from flask_bastion.schemas import LoginInput
 from flask_bastion.security.origin import is_same_origin_request
 from flask_bastion.security.redirects import safe_next
 from flask_bastion.transports import browser
-from flask_bastion.views.browser import sign_in_browser, sign_out_browser
+from flask_bastion.views.signin import password_sign_in, sign_out
 
 bp = Blueprint("signin", __name__)
 bp.after_request(no_store)  # the pages carry a CSRF token and say who is signed in
@@ -48,9 +48,9 @@ def see_other(location: str) -> Response:
     return Response(status=303, headers={"Location": location})
 
 
-def _csrf_token(response: Response) -> str:
+def _csrf_token() -> str:
     state = current_bastion()
-    return browser.ensure_csrf_token(request, response, state.settings, state.csrf_signer)
+    return browser.ensure_csrf_token(request, state.settings, state.csrf_signer)
 
 
 def _page(
@@ -59,7 +59,7 @@ def _page(
     response = Response(status=status, mimetype="text/html")
     for name, value in (headers or {}).items():
         response.headers[name] = value
-    html = render_template(template, csrf_token=_csrf_token(response), **context)
+    html = render_template(template, csrf_token=_csrf_token(), **context)
     response.set_data(html)
     return response
 
@@ -112,9 +112,10 @@ def login() -> Response:
         return _login_page(
             422, "Enter your email or username and your password.", identity=identity
         )
-    response = see_other(_next_target())
     try:
-        sign_in_browser(response, identity=body.identity, password=body.password, remember=remember)
+        password_sign_in(
+            "browser", identity=body.identity, password=body.password, remember=remember
+        )
     except (InvalidCredentials, AccountDisabled, RateLimited) as error:
         return _login_page(
             error.status,
@@ -123,7 +124,7 @@ def login() -> Response:
             identity=identity,
             remember=remember,
         )
-    return response
+    return see_other(_next_target())
 
 
 def _is_same_origin() -> bool:
@@ -142,17 +143,15 @@ def logout_link() -> Response:
         return see_other("/login")
     if not _is_same_origin():  # a cross-site link or image must not sign anyone out
         return _page("logout.html")
-    response = see_other("/login")
-    sign_out_browser(response)
-    return response
+    sign_out()
+    return see_other("/login")
 
 
 @bp.post("/logout")
 def logout() -> Response:
     """Sign out (the form of the confirm page, or any page of ours)."""
-    response = see_other("/login")
-    sign_out_browser(response)
-    return response
+    sign_out()
+    return see_other("/login")
 
 
 @bp.errorhandler(CsrfFailed)

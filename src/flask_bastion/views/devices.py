@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
-from .. import clock
-from ..access import auth_required, bearer_credentials, current_bastion, require_principal
-from ..errors import BastionError
+from ..access import auth_required, is_bearer_request, require_principal
+from ..audit import AuditEvent
 from ..flows import devices
+from ..freshness import fresh_login_required
 from ..headers import no_store
-from ..logs import audit
 from ..openapi import responds
 from ..schemas import ProblemDetails
-from ..security import csrf
+from ..state import current_bastion
 from ..token_schemas import (
     DeviceSession,
     Reauthenticated,
@@ -27,15 +26,12 @@ from ..token_schemas import (
     SessionsEnded,
 )
 from ..transports import browser
-from ..validation import json_body
+from ..validation import auth_body, json_body
+from .context import failures_recorded, flow_context, record
 from .render import render
 
 bp = Blueprint("bastion_devices", __name__)
 bp.after_request(no_store)
-
-
-def _auth_body_limit() -> int:
-    return current_bastion().settings.auth_max_body
 
 
 @bp.get("/sessions")
@@ -43,9 +39,8 @@ def _auth_body_limit() -> int:
 @responds(200, SessionList, "Your live sessions, browser and app alike")
 def list_sessions() -> Response:
     """List your signed-in devices, marking the one making this request."""
-    state = current_bastion()
     principal = require_principal()
-    found = devices.live_sessions(state.db.session, principal.user_id, now=clock.now())
+    found = devices.live_sessions(flow_context(), principal.user_id)
     return render(
         SessionList(
             sessions=[
@@ -74,35 +69,29 @@ def end_session(session_id: str) -> Response:
     """End one of your sessions; ending another than this one needs a recent sign-in."""
     state = current_bastion()
     principal = require_principal()
-    with state.db.transaction() as db:
-        devices.end_session(db, principal, session_id, state.settings, now=clock.now())
-    audit("session_ended", user_id=principal.user_id, session_id=session_id)
-    response = Response(status=204)
-    if session_id == principal.session_id and bearer_credentials() is None:
-        browser.clear_session_cookie(response, state.settings)
-        browser.set_csrf_cookie(
-            response, state.settings, csrf.issue(state.csrf_signer, csrf.ANONYMOUS)
-        )
-    return response
+    devices.end_session(flow_context(), principal, session_id)
+    record(AuditEvent.SESSION_ENDED, user_id=principal.user_id, session_id=session_id)
+    if session_id == principal.session_id and not is_bearer_request():
+        browser.end_session(state.settings, state.csrf_signer)
+    return Response(status=204)
 
 
 @bp.delete("/sessions")
 @auth_required
+@fresh_login_required
 @responds(200, SessionsEnded, "Every other session ended")
 @responds(401, ProblemDetails, "Not signed in, or reauth_required")
 def end_other_sessions() -> Response:
     """Sign out everywhere else: end all your sessions except this one (needs a recent sign-in)."""
-    state = current_bastion()
     principal = require_principal()
-    with state.db.transaction() as db:
-        ended = devices.end_other_sessions(db, principal, state.settings, now=clock.now())
-    audit("other_sessions_ended", user_id=principal.user_id, ended=ended)
+    ended = devices.end_other_sessions(flow_context(), principal)
+    record(AuditEvent.OTHER_SESSIONS_ENDED, user_id=principal.user_id, ended=ended)
     return render(SessionsEnded(ended=ended))
 
 
 @bp.post("/reauth")
 @auth_required
-@json_body(ReauthInput, max_body=_auth_body_limit)
+@json_body(ReauthInput, max_body=auth_body)
 @responds(200, Reauthenticated, "Password confirmed: the sign-in is recent again")
 @responds(401, ProblemDetails, "Not signed in, or wrong password (invalid_credentials)")
 @responds(429, ProblemDetails, "Too many attempts")
@@ -110,22 +99,9 @@ def reauthenticate(body: ReauthInput) -> Response:
     """Confirm your password to unlock sensitive actions (such as ending other sessions)."""
     state = current_bastion()
     principal = require_principal()
-    try:
-        with state.db.transaction() as db:
-            at = devices.reauthenticate(
-                db,
-                state.passwords,
-                state.settings,
-                state.limits,
-                principal,
-                password=body.password,
-                ip=request.remote_addr or "",
-                now=clock.now(),
-            )
-    except BastionError as error:
-        audit("reauth_failed", user_id=principal.user_id, reason=error.code)
-        raise
-    audit("reauth_succeeded", user_id=principal.user_id, session_id=principal.session_id)
+    with failures_recorded(AuditEvent.REAUTH_FAILED, user_id=principal.user_id):
+        at = devices.reauthenticate(flow_context(), principal, password=body.password)
+    record(AuditEvent.REAUTH_SUCCEEDED, user_id=principal.user_id, session_id=principal.session_id)
     return render(
         Reauthenticated(
             authenticated_at=at,

@@ -7,8 +7,8 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from ..access import current_bastion
 from ..openapi import build_spec
+from ..state import current_bastion
 from .render import render_json
 
 bp = Blueprint("bastion_docs", __name__)

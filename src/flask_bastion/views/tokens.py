@@ -12,16 +12,20 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import clock
-from ..access import csrf_exempt, current_bastion
-from ..errors import BastionError, UnsupportedMediaType
-from ..flows import accounts, tokens
+from ..access import csrf_exempt
+from ..audit import AuditEvent
+from ..errors import FamilyRevoked, RefreshRaceLost, UnsupportedMediaType
+from ..flows import tokens
+from ..flows.tokens import IssuedTokens
 from ..headers import no_store
-from ..logs import audit
 from ..openapi import describe, responds
 from ..schemas import ProblemDetails
+from ..state import current_bastion
 from ..token_schemas import RefreshInput, RevokeInput, TokenPair, TokenRequest
-from ..validation import json_body, read_json, validate
+from ..validation import auth_body, json_body, read_json, validate
+from .context import flow_context, record
 from .render import render, render_json
+from .signin import password_sign_in
 
 bp = Blueprint("bastion_tokens", __name__)
 bp.after_request(no_store)  # RFC 6749 5.1: token responses must not be cached
@@ -30,13 +34,9 @@ wellknown = Blueprint("bastion_wellknown", __name__)
 FORM = "application/x-www-form-urlencoded"
 
 
-def _auth_body_limit() -> int:
-    return current_bastion().settings.auth_max_body
-
-
 def _token_request() -> TokenRequest:
     """JSON, or the OAuth 2.0 form: the one endpoint that takes a form (RFC 6749 4.3)."""
-    limit = _auth_body_limit()
+    limit = auth_body()
     if request.mimetype != FORM:
         if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
             raise UnsupportedMediaType(
@@ -52,14 +52,9 @@ def _token_request() -> TokenRequest:
     return validate(TokenRequest, data)
 
 
-def _tokens(issued: tokens.IssuedTokens) -> Response:
-    return render(
-        TokenPair(
-            access_token=issued.access_token,
-            refresh_token=issued.refresh_token,
-            expires_in=issued.expires_in,
-        )
-    )
+def _tokens(issued: IssuedTokens | None) -> Response:
+    assert issued is not None
+    return render(TokenPair.model_validate(issued))
 
 
 @bp.post("/token")
@@ -75,35 +70,8 @@ def issue_token() -> Response:
     ``grant_type=password&username=...&password=...``. No cookie is set.
     """
     body = _token_request()
-    state = current_bastion()
-    now = clock.now()
-    # Resolved before the transaction: creating the first key must not wait on our own lock.
-    signing_key = state.keys.signing_key(now)
-    try:
-        with state.db.transaction() as db:
-            user = accounts.authenticate(
-                db,
-                state.passwords,
-                state.settings,
-                state.limits,
-                identity=body.identity,
-                password=body.password,
-                ip=request.remote_addr or "",
-                now=now,
-            )
-            issued = tokens.open_token_session(
-                db,
-                signing_key,
-                state.settings,
-                user,
-                client=accounts.Client(request.remote_addr or "", request.user_agent.string),
-                now=now,
-            )
-    except BastionError as error:
-        audit("login_failed", reason=error.code, client="token")
-        raise
-    audit("login_succeeded", user_id=user.id, session_id=issued.session_id, client="token")
-    return _tokens(issued)
+    done = password_sign_in("app", identity=body.identity, password=body.password)
+    return _tokens(done.signed_in.tokens)
 
 
 describe(issue_token, body=TokenRequest)
@@ -111,7 +79,7 @@ describe(issue_token, body=TokenRequest)
 
 @bp.post("/token/refresh")
 @csrf_exempt  # the refresh token in the body is the credential; no cookie is consulted
-@json_body(RefreshInput, max_body=_auth_body_limit)
+@json_body(RefreshInput, max_body=auth_body)
 @responds(200, TokenPair, "A new pair; the presented refresh token is now used up")
 @responds(401, ProblemDetails, "Unknown, expired, used or revoked refresh token")
 def refresh_token(body: RefreshInput) -> Response:
@@ -119,25 +87,31 @@ def refresh_token(body: RefreshInput) -> Response:
 
     Presenting an already used refresh token after the grace period revokes its whole family.
     """
-    state = current_bastion()
-    now = clock.now()
-    signing_key = state.keys.signing_key(now)
-    with state.db.transaction() as db:
-        issued = tokens.refresh(
-            db, signing_key, state.settings, refresh_token=body.refresh_token, now=now
-        )
+    try:
+        issued = tokens.refresh(flow_context(), refresh_token=body.refresh_token)
+    except RefreshRaceLost as lost:
+        record(AuditEvent.REFRESH_TOKEN_RACE_LOST, session_id=lost.session_id, user_id=lost.user_id)
+        raise
+    except FamilyRevoked as revoked:
+        if revoked.replay:
+            record(
+                AuditEvent.REFRESH_TOKEN_REUSED,
+                session_id=revoked.session_id,
+                user_id=revoked.user_id,
+            )
+        raise
     return _tokens(issued)
 
 
 @bp.post("/token/revoke")
 @csrf_exempt  # RFC 7009: possession of the token is the authority to revoke it
-@json_body(RevokeInput, max_body=_auth_body_limit)
+@json_body(RevokeInput, max_body=auth_body)
 @responds(200, None, "Revoked, or the token was not valid (RFC 7009: same answer)")
 def revoke_token(body: RevokeInput) -> Response:
     """Revoke a refresh or access token: its whole session and token family end."""
-    state = current_bastion()
-    with state.db.transaction() as db:
-        tokens.revoke(db, state.keys, state.settings, token=body.token, now=clock.now())
+    session_id = tokens.revoke(flow_context(), token=body.token)
+    if session_id is not None:
+        record(AuditEvent.TOKEN_REVOKED, session_id=session_id)
     return Response(status=200)
 
 

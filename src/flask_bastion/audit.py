@@ -1,0 +1,49 @@
+"""The audit trail: a closed set of security events and the one sink they are written to.
+
+Views and request hooks record events (flows return values or raise errors, and never log), and
+they pass the client address explicitly. Callers pass ids and outcomes: never a password, token
+or cookie. Today the sink is the ``flask_bastion.audit`` logger (JSON lines); a table can take
+its place without touching a caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+audit_log = logging.getLogger("flask_bastion.audit")
+
+
+class AuditEvent(StrEnum):
+    """The closed set of events (their values are names, not secrets)."""
+
+    USER_REGISTERED = "user_registered"
+    LOGIN_SUCCEEDED = "login_succeeded"
+    LOGIN_FAILED = "login_failed"
+    LOGOUT = "logout"
+    CSRF_FAILED = "csrf_failed"
+    REAUTH_SUCCEEDED = "reauth_succeeded"
+    REAUTH_FAILED = "reauth_failed"
+    SESSION_ENDED = "session_ended"
+    OTHER_SESSIONS_ENDED = "other_sessions_ended"
+    REFRESH_TOKEN_RACE_LOST = "refresh_token_race_lost"  # noqa: S105
+    REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105
+    SIGNING_KEY_CREATED = "signing_key_created"
+    SIGNING_KEY_ROTATED = "signing_key_rotated"
+
+
+# Events that a security team alerts on, not only reads.
+ALERTS = frozenset({AuditEvent.REFRESH_TOKEN_REUSED})
+
+
+def record(event: StrEnum, *, ip: str | None, **fields: Any) -> None:
+    """Write one security event with the client address it came from (None: no client).
+
+    ``event`` is an :class:`AuditEvent`, or a member of an app's own closed ``StrEnum``.
+    """
+    extra: dict[str, Any] = {"event": str(event), "ip": ip, **fields}
+    if event in ALERTS:
+        extra["security"] = True
+    audit_log.info(str(event), extra=extra)

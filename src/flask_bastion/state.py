@@ -1,0 +1,38 @@
+"""What Bastion keeps per app, and the accessor every other module reaches it through.
+
+A leaf module: it imports no views, decorators or transports, so anything may import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from flask import current_app
+
+from .config import Settings
+from .db import Database
+from .ratelimit import RateLimits
+from .security.passwords import Passwords
+from .security.signing import Signer
+from .signing_keys import AccessTokens, KeyStore
+
+
+@dataclass
+class BastionState:
+    """Everything Bastion keeps per app, at ``app.extensions["bastion"]``."""
+
+    settings: Settings
+    db: Database
+    passwords: Passwords
+    limits: RateLimits
+    csrf_signer: Signer
+    keys: KeyStore
+    access_tokens: AccessTokens
+    spec: dict[str, Any] | None = None
+    trusted_origins: frozenset[str] = field(default_factory=frozenset)
+
+
+def current_bastion() -> BastionState:
+    """The Bastion state of the current app (``app.extensions["bastion"]``)."""
+    return cast(BastionState, current_app.extensions["bastion"])

@@ -1,0 +1,87 @@
+"""Sign a client in or out from any view: the JSON API, the token endpoint and server-rendered
+forms share these, so every way in passes the same pipeline, audit and transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+
+from ..access import current_principal, is_bearer_request
+from ..audit import AuditEvent
+from ..errors import BastionError
+from ..flows import accounts, signin
+from ..flows.signin import ClientKind, Pending, SignedIn, SignInResult
+from ..state import current_bastion
+from ..transports import browser
+from .context import failures_recorded, flow_context, record
+
+
+class SignInPending(BastionError):
+    """The credentials were right, but a step remains before a session opens."""
+
+    status, code, detail = 401, "sign_in_pending", "Another step is needed to sign in."
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A sign-in handed to its transport: for a browser, the CSRF token now bound to it."""
+
+    signed_in: SignedIn
+    csrf_token: str = ""
+
+
+def complete(result: SignInResult) -> Completed:
+    """Hand a pipeline result to its transport: a browser gets its cookies recorded."""
+    if isinstance(result, Pending):
+        raise SignInPending(extra={"pending": result.step})
+    if result.kind == "app":
+        return Completed(result)
+    assert result.session_token is not None
+    state = current_bastion()
+    token = browser.start_session(
+        state.settings, state.csrf_signer, result.session_token, result.session
+    )
+    return Completed(result, token)
+
+
+def password_sign_in(
+    kind: ClientKind, *, identity: str, password: str, remember: bool = False
+) -> Completed:
+    """Check a password, then sign in through the pipeline as a ``kind`` client.
+
+    Raises the flows' errors (``InvalidCredentials``, ``AccountDisabled``, ``RateLimited``).
+    """
+    ctx = flow_context()
+    with failures_recorded(AuditEvent.LOGIN_FAILED, client=kind):
+        user = accounts.authenticate(ctx, identity=identity, password=password)
+        replacing = replaced_session() if kind == "browser" else None
+        result = signin.sign_in(
+            ctx, user, kind=kind, method="password", remember=remember, replacing=replacing
+        )
+    done = complete(result)
+    session = done.signed_in.session
+    record(AuditEvent.LOGIN_SUCCEEDED, user_id=user.id, session_id=session.id, client=kind)
+    return done
+
+
+def replaced_session() -> str | None:
+    """The session token this browser holds, which a new sign-in ends."""
+    if is_bearer_request():
+        return None
+    return browser.session_token(request, current_bastion().settings)
+
+
+def sign_out() -> None:
+    """End the caller's session (bearer or cookie); a cookie caller also gets its cookies reset."""
+    state = current_bastion()
+    ctx = flow_context()
+    if is_bearer_request():
+        principal = current_principal()
+        session_id = principal.session_id if principal else None
+        signin.sign_out(ctx, session_id=session_id)
+    else:
+        session_id = None
+        signin.sign_out(ctx, token=browser.session_token(request, state.settings))
+        browser.end_session(state.settings, state.csrf_signer)
+    record(AuditEvent.LOGOUT, session_id=session_id)
