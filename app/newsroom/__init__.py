@@ -13,6 +13,7 @@ from flask_bastion import Bastion
 from flask_bastion.logs import JsonFormatter
 
 from . import settings
+from .views import admin, articles, health, signin, spa
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -26,15 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     Bastion(app)
-
-    from .views import admin, articles, health
-
     app.register_blueprint(health.bp, url_prefix="/api")
     app.register_blueprint(articles.bp, url_prefix="/api")
     app.register_blueprint(admin.bp, url_prefix="/api")
-
-    from .views import signin, spa
-
     app.register_blueprint(signin.bp)
     app.register_blueprint(spa.bp)
     return app
