@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from .security.origin import is_loopback, origin_of
 
 DEVELOPMENT_ENVS = frozenset({"development", "testing"})
 
@@ -166,30 +167,6 @@ class Settings:
         return prefix + self.session_cookie
 
 
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of a URL, lower-cased, default ports dropped."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _parses(url: str) -> bool:
     try:
         origin_of(url)
@@ -262,12 +239,12 @@ def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:
             )
         elif urlsplit(origin).scheme not in ("http", "https") or not urlsplit(origin).hostname:
             problems.append(f"CORS_ORIGINS entry {origin!r} is not an http(s) origin.")
-        elif urlsplit(origin).scheme == "http" and not _is_loopback(urlsplit(origin).hostname):
+        elif urlsplit(origin).scheme == "http" and not is_loopback(urlsplit(origin).hostname):
             problems.append(f"CORS_ORIGINS entry {origin!r} uses plain http: use https.")
     public = urlsplit(settings.public_url)
     if public.scheme not in ("http", "https") or not public.hostname:
         problems.append(f"PUBLIC_URL {settings.public_url!r} is not an http(s) URL.")
-    elif public.scheme == "http" and not _is_loopback(public.hostname):
+    elif public.scheme == "http" and not is_loopback(public.hostname):
         problems.append(
             f"PUBLIC_URL {settings.public_url!r} is plain http on a public host: "
             "serve it over https so cookies can be Secure."

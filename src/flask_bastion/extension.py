@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from .access import bearer_credentials, current_bastion
-from .config import Settings, load_settings, origin_of
+from .config import Settings, load_settings
 from .cors import apply_cors_headers, preflight
 from .db import Database
 from .errors import CsrfFailed, InvalidToken, register_error_handlers
@@ -18,7 +18,7 @@ from .logs import audit, request_id_from
 from .principal import Principal
 from .ratelimit import RateLimits
 from .security import csrf
-from .security.origin import is_trusted_origin
+from .security.origin import is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
 from .security.signing import Signer
 from .signing_keys import KeyStore
