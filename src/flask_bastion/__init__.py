@@ -14,6 +14,7 @@ from .errors import BastionError, FieldError
 from .extension import Bastion, BastionState
 from .models import AuthSession, Base, Role, User
 from .principal import Principal
+from .signers import signer
 
 __all__ = [
     "AuthSession",
@@ -34,4 +35,5 @@ __all__ = [
     "current_user",
     "roles_accepted",
     "roles_required",
+    "signer",
 ]

@@ -220,7 +220,10 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
 def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:
     """Every reason these settings are unsafe for production, each saying what to change."""
     problems: list[str] = []
-    secret = secret_key.decode() if isinstance(secret_key, bytes) else str(secret_key or "")
+    # Latin-1 reads any bytes, one character per byte: a random key (os.urandom) is rarely UTF-8.
+    secret = (
+        secret_key.decode("latin-1") if isinstance(secret_key, bytes) else str(secret_key or "")
+    )
     if secret.strip().lower() in PLACEHOLDER_SECRETS:
         problems.append(
             "SECRET_KEY is missing or a well-known placeholder: set a random value "

@@ -21,6 +21,7 @@ from .security import csrf
 from .security.origin import is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
 from .security.signing import Signer
+from .signers import secret_keys
 from .signing_keys import KeyStore
 from .transports import bearer, browser
 
@@ -60,12 +61,11 @@ class Bastion:
 
     def init_app(self, app: Flask) -> None:
         settings = load_settings(app.config)
-        # Flask defaults SECRET_KEY_FALLBACKS to None, not [].
-        secrets = [app.config.get("SECRET_KEY"), *(app.config.get("SECRET_KEY_FALLBACKS") or [])]
+        secrets = secret_keys(app.config)
         database = Database(settings.database_url)
         keys = KeyStore(
             database.engine,
-            [s for s in secrets if s],
+            secrets,
             cache_ttl=settings.signing_key_cache_ttl,
             token_lifetime=settings.access_token_lifetime,
         )
@@ -78,7 +78,7 @@ class Bastion:
                 parallelism=settings.argon2_parallelism,
             ),
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
-            csrf_signer=Signer.for_purpose([s for s in secrets if s], "csrf"),
+            csrf_signer=Signer.for_purpose(secrets, "csrf"),
             keys=keys,
             authenticate_bearer=bearer.authenticator(database.engine, keys, settings),
             trusted_origins=frozenset({settings.public_origin, *settings.cors_origins}),
