@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from flask_bastion import Bastion, UnsafeConfiguration
-from flask_bastion.config import load_settings
+from flask_bastion import Bastion, Settings, UnsafeConfiguration
+from flask_bastion.coercion import convert
+from flask_bastion.config import DEFAULTS, coerce, key_of, load_settings
 from newsroom import create_app, settings
 
 STRONG = secrets.token_urlsafe(48)
@@ -236,3 +238,187 @@ def test_ratelimit_prefix_comes_from_the_environment(tmp_path: Any) -> None:
     assert settings.from_env(environment(tmp_path))["BASTION_RATELIMIT_PREFIX"] == "bastion"
     env = environment(tmp_path, RATELIMIT_PREFIX="newsroom-eu")
     assert settings.from_env(env)["BASTION_RATELIMIT_PREFIX"] == "newsroom-eu"
+
+
+# ---- types: each setting converted from a string, or refused by name ---------------------------
+
+
+def _as_string(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple | frozenset):
+        return ",".join(value)
+    return str(value)
+
+
+def test_every_setting_loads_the_same_from_its_string_form() -> None:
+    base = {"BASTION_ENV": "testing", "BASTION_DATABASE_URL": "sqlite://"}
+    typed = load_settings({**DEFAULTS, **base})
+    as_strings = {key: _as_string(value) for key, value in DEFAULTS.items()}
+    from_strings = load_settings({**as_strings, **base})
+    assert from_strings == typed
+    assert typed == replace(Settings(), env="testing", database_url="sqlite://")
+
+
+@pytest.mark.parametrize(
+    ("key", "given", "attribute", "expected"),
+    [
+        ("BASTION_SESSION_IDLE_TIMEOUT", "7200", "session_idle_timeout", 7200),
+        ("BASTION_SESSION_IDLE_TIMEOUT", " 900 ", "session_idle_timeout", 900),
+        ("BASTION_ARGON2_PARALLELISM", "2", "argon2_parallelism", 2),
+        ("BASTION_CSRF_HEADERS", "X-One, X-Two", "csrf_headers", ("X-One", "X-Two")),
+        ("BASTION_CSRF_HEADERS", ["X-One", " X-Two "], "csrf_headers", ("X-One", "X-Two")),
+        ("BASTION_CSRF_HEADERS", "X-One,,", "csrf_headers", ("X-One",)),
+        ("BASTION_CORS_ORIGINS", ("https://a.example",), "cors_origins", {"https://a.example"}),
+        ("BASTION_REDIS_URL", None, "redis_url", None),
+        ("BASTION_TOKEN_AUDIENCE", "news", "token_audience", "news"),
+    ],
+)
+def test_strings_and_lists_are_converted_to_the_setting_type(
+    key: str, given: Any, attribute: str, expected: Any
+) -> None:
+    loaded = getattr(load_settings(production(**{key: given})), attribute)
+    assert loaded == expected
+    assert type(loaded) is type(expected) or isinstance(loaded, frozenset)
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+@pytest.mark.parametrize(
+    ("key", "given", "message"),
+    [
+        ("BASTION_SESSION_IDLE_TIMEOUT", "2h", "must be an integer, not '2h'."),
+        ("BASTION_SESSION_IDLE_TIMEOUT", "7200.0", "must be an integer, not '7200.0'."),
+        ("BASTION_SESSION_IDLE_TIMEOUT", "", "must be an integer, not ''."),
+        ("BASTION_SESSION_IDLE_TIMEOUT", 7200.0, "must be an integer, not float."),
+        ("BASTION_SESSION_IDLE_TIMEOUT", True, "must be an integer, not bool."),
+        ("BASTION_SESSION_IDLE_TIMEOUT", None, "must be an integer, not None."),
+        ("BASTION_OPENAPI_TITLE", 3, "must be a string, not int."),
+        ("BASTION_PUBLIC_URL", None, "must be a string, not None."),
+        ("BASTION_TOKEN_ISSUER", 1, "must be a string or None, not int."),
+        (
+            "BASTION_CSRF_HEADERS",
+            7,
+            "must be a list of strings or a comma-separated string, not int.",
+        ),
+        (
+            "BASTION_CORS_ORIGINS",
+            ["https://a.example", None],
+            "must be a list of strings or a comma-separated string, not list.",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_by_name(
+    env: str, key: str, given: Any, message: str
+) -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        build(production(BASTION_ENV=env, **{key: given}))
+    assert refused.value.problems == [f"{key} {message}"]
+
+
+def test_a_secret_in_a_url_of_the_wrong_type_is_not_repeated() -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        load_settings(production(BASTION_REDIS_URL=b"redis://:hunter2@cache"))
+    assert refused.value.problems == ["BASTION_REDIS_URL must be a string or None, not bytes."]
+    assert "hunter2" not in str(refused.value)
+
+
+def test_every_wrong_type_is_reported_at_once() -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        load_settings(production(BASTION_HSTS_MAX_AGE="1y", BASTION_API_MAX_BODY="256k"))
+    assert refused.value.problems == [
+        "BASTION_API_MAX_BODY must be an integer, not '256k'.",
+        "BASTION_HSTS_MAX_AGE must be an integer, not '1y'.",
+    ]
+
+
+def test_string_numbers_reach_the_safety_checks() -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        build(production(BASTION_ARGON2_MEMORY_COST="1024", BASTION_ACCESS_TOKEN_LIFETIME="30"))
+    assert refused.value.problems == [
+        "BASTION_ARGON2_* parameters are below OWASP's minimum "
+        "(memory 19456 KiB, time cost 2, parallelism 1).",
+        "BASTION_ACCESS_TOKEN_LIFETIME must be between 60 and 3600 seconds.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        (" Yes ", True),
+        ("1", True),
+        (True, True),
+        ("false", False),
+        ("No", False),
+        ("0", False),
+        (False, False),
+    ],
+)
+def test_booleans_are_read_strictly(given: Any, expected: bool) -> None:
+    assert convert(given, bool) is expected
+
+
+@pytest.mark.parametrize("given", ["", "on", "off", "2", "y", "t", 1, 0, None])
+def test_anything_else_is_not_a_boolean(given: Any) -> None:
+    with pytest.raises(ValueError):
+        convert(given, bool)
+    with pytest.raises(UnsafeConfiguration) as refused:
+        coerce("APP_FLAG", given, bool)
+    got = repr(given) if isinstance(given, str) or given is None else type(given).__name__
+    assert refused.value.problems == [
+        f"APP_FLAG must be true or false (or yes/no, 1/0), not {got}."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [("1.5", 1.5), (" 2 ", 2.0), (3, 3.0), (0.25, 0.25)]
+)
+def test_numbers_are_parsed(given: Any, expected: float) -> None:
+    assert convert(given, float) == expected
+    assert type(convert(given, float)) is float
+
+
+@pytest.mark.parametrize("given", ["nan", "inf", "1,5", "", True, None])
+def test_non_numbers_are_refused(given: Any) -> None:
+    with pytest.raises(ValueError):
+        convert(given, float)
+
+
+@pytest.mark.parametrize(("given", "expected"), [("a, b", ("a", "b")), (["a"], ("a",)), ("", ())])
+def test_lists_are_split_on_commas(given: Any, expected: tuple[str, ...]) -> None:
+    assert convert(given, tuple[str, ...]) == expected
+    assert convert(given, frozenset[str]) == frozenset(expected)
+
+
+def test_the_defaults_are_the_settings_own() -> None:
+    assert {key_of(f.name): f.default for f in fields(Settings)} == dict(DEFAULTS)
+    assert all(f.metadata["doc"] for f in fields(Settings))
+
+
+def test_a_random_bytes_secret_key_is_judged_not_crashed_on() -> None:
+    strong = bytes(range(200, 248))  # not UTF-8, as os.urandom keys rarely are
+    assert build(production(SECRET_KEY=strong)).extensions["bastion"].settings.secure_cookies
+    with pytest.raises(UnsafeConfiguration, match="SECRET_KEY is too weak"):
+        build(production(SECRET_KEY=b"\xff" * 48))
+
+
+def test_newsroom_refuses_a_non_numeric_proxy_count(tmp_path: Any) -> None:
+    assert settings.from_env(environment(tmp_path, TRUSTED_PROXIES="2"))["TRUSTED_PROXIES"] == 2
+    with pytest.raises(UnsafeConfiguration) as refused:
+        settings.from_env(environment(tmp_path, TRUSTED_PROXIES="two"))
+    assert refused.value.problems == ["TRUSTED_PROXIES must be an integer, not 'two'."]
+
+
+def test_newsroom_environment_strings_load_as_typed_settings(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = create_app({"BASTION_SESSION_IDLE_TIMEOUT": "7200", "BASTION_HSTS_MAX_AGE": "600"})
+    try:
+        loaded = app.extensions["bastion"].settings
+        assert loaded.session_idle_timeout == 7200 and loaded.hsts_max_age == 600
+    finally:
+        app.extensions["bastion"].db.engine.dispose()

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask_bastion.security.signing import Signer
 
+# The signer's purpose; renaming it voids every cursor a client holds.
+PURPOSE = "newsroom-cursor"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PAYLOAD = re.compile(r"^v1 (?P<sort>-?created_at) (?P<at>-?[0-9]{1,18}) (?P<id>[0-9]{1,10})$")
 _MAX_MICROS = int((datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) / timedelta(microseconds=1))

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask_bastion.config import coerce
+
 DEFAULT_ENV = "production"
 
 
@@ -54,7 +56,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASTION_RATELIMIT_PREFIX": env.get("RATELIMIT_PREFIX") or "bastion",
         "BASTION_PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:8000"),
         "BASTION_CORS_ORIGINS": env.get("CORS_ORIGINS", ""),
-        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "TRUSTED_PROXIES": coerce("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "0"), int),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SPA_DIST": env.get("NEWSROOM_SPA_DIST") or None,  # None: web/dist of the source tree

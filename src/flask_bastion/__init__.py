@@ -14,6 +14,7 @@ from .extension import Bastion
 from .freshness import fresh_login_required
 from .models import AuthSession, Base, Role, User
 from .principal import Principal
+from .signers import signer
 from .state import BastionState, current_bastion
 from .throttle import rate_limited
 
@@ -38,4 +39,5 @@ __all__ = [
     "rate_limited",
     "roles_accepted",
     "roles_required",
+    "signer",
 ]

@@ -1,12 +1,15 @@
-"""Bastion's settings: typed, read once from ``app.config``, and refused when unsafe."""
+"""Bastion's settings: each declared once, typed, read from ``app.config``, refused when unsafe."""
 
 from __future__ import annotations
 
-import ipaddress
+import types
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, get_origin, get_type_hints
 from urllib.parse import urlsplit
+
+from .coercion import convert, describe, items, optional
+from .security.origin import is_loopback, origin_of
 
 DEVELOPMENT_ENVS = frozenset({"development", "testing"})
 
@@ -35,52 +38,7 @@ MIN_SECRET_LENGTH = 32
 OWASP_MIN_MEMORY_KIB = 19 * 1024
 OWASP_MIN_TIME_COST = 2
 
-DEFAULTS: dict[str, Any] = {
-    "BASTION_ENV": "production",
-    "BASTION_DATABASE_URL": None,
-    "BASTION_REDIS_URL": None,
-    "BASTION_PUBLIC_URL": "http://127.0.0.1:8000",
-    "BASTION_CORS_ORIGINS": (),
-    "BASTION_API_PREFIX": "/api",
-    "BASTION_URL_PREFIX": "/api/auth",
-    "BASTION_SESSION_COOKIE": "bastion_session",
-    "BASTION_CSRF_COOKIE": "XSRF-TOKEN",
-    "BASTION_CSRF_HEADERS": ("X-XSRF-TOKEN", "X-CSRF-Token"),
-    "BASTION_SESSION_IDLE_TIMEOUT": 2 * 3600,
-    "BASTION_SESSION_ABSOLUTE_TIMEOUT": 12 * 3600,
-    "BASTION_REMEMBER_IDLE_TIMEOUT": 14 * 24 * 3600,
-    "BASTION_REMEMBER_ABSOLUTE_TIMEOUT": 30 * 24 * 3600,
-    "BASTION_SESSION_TOUCH_INTERVAL": 60,
-    "BASTION_AUTH_MAX_BODY": 4 * 1024,
-    "BASTION_API_MAX_BODY": 256 * 1024,
-    "BASTION_PASSWORD_MIN_LENGTH": 8,
-    "BASTION_PASSWORD_MAX_LENGTH": 256,
-    "BASTION_COMMON_PASSWORDS": 10_000,
-    "BASTION_ARGON2_TIME_COST": 3,
-    "BASTION_ARGON2_MEMORY_COST": 64 * 1024,
-    "BASTION_ARGON2_PARALLELISM": 4,
-    "BASTION_LOGIN_LIMIT_PER_IDENTITY": "10/minute",
-    "BASTION_LOGIN_LIMIT_PER_IP": "60/minute",
-    "BASTION_REGISTER_LIMIT_PER_IP": "20/hour",
-    "BASTION_RATELIMIT_PREFIX": "bastion",
-    "BASTION_HSTS_MAX_AGE": 365 * 24 * 3600,
-    "BASTION_CONTENT_SECURITY_POLICY": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    # Tokens for app clients (docs/tokens.md): short access JWTs, rotating refresh tokens.
-    "BASTION_ACCESS_TOKEN_LIFETIME": 10 * 60,
-    "BASTION_REFRESH_IDLE_TIMEOUT": 14 * 24 * 3600,
-    "BASTION_REFRESH_ABSOLUTE_TIMEOUT": 30 * 24 * 3600,
-    "BASTION_REFRESH_GRACE_PERIOD": 10,
-    "BASTION_TOKEN_ISSUER": None,
-    "BASTION_TOKEN_AUDIENCE": None,
-    "BASTION_SIGNING_KEY_CACHE_TTL": 30,
-    "BASTION_REAUTH_WINDOW": 10 * 60,
-    "BASTION_OPENAPI_TITLE": "Bastion API",
-    "BASTION_OPENAPI_VERSION": "1.0.0",
-}
+PREFIX = "BASTION_"
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -92,49 +50,140 @@ class UnsafeConfiguration(RuntimeError):
         super().__init__(f"Refusing to start with unsafe settings:\n{lines}")
 
 
+def _setting(default: Any, doc: str, *, shown: str | None = None, seconds: bool = False) -> Any:
+    """A field of :class:`Settings`: its default and its one-line meaning (a docs table row).
+
+    ``shown`` replaces the default in the docs where the value alone would mislead or sprawl;
+    ``seconds`` adds a readable duration next to it.
+    """
+    return field(default=default, metadata={"doc": doc, "shown": shown, "seconds": seconds})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Bastion's resolved settings; read with ``current_bastion().settings``."""
+    """Bastion's resolved settings; read with ``current_bastion().settings``.
 
-    env: str
-    database_url: str
-    redis_url: str | None
-    public_url: str
-    cors_origins: frozenset[str]
-    api_prefix: str
-    url_prefix: str
-    session_cookie: str
-    csrf_cookie: str
-    csrf_headers: tuple[str, ...]
-    session_idle_timeout: int
-    session_absolute_timeout: int
-    remember_idle_timeout: int
-    remember_absolute_timeout: int
-    session_touch_interval: int
-    auth_max_body: int
-    api_max_body: int
-    password_min_length: int
-    password_max_length: int
-    common_passwords: int
-    argon2_time_cost: int
-    argon2_memory_cost: int
-    argon2_parallelism: int
-    login_limit_per_identity: str
-    login_limit_per_ip: str
-    register_limit_per_ip: str
-    ratelimit_prefix: str
-    hsts_max_age: int
-    content_security_policy: str
-    access_token_lifetime: int
-    refresh_idle_timeout: int
-    refresh_absolute_timeout: int
-    refresh_grace_period: int
-    token_issuer: str | None
-    token_audience: str | None
-    signing_key_cache_ttl: int
-    reauth_window: int
-    openapi_title: str
-    openapi_version: str
+    Each field is the ``BASTION_*`` key of the same name (``session_idle_timeout`` is
+    ``BASTION_SESSION_IDLE_TIMEOUT``), declared here once with its type, default and meaning.
+    """
+
+    env: str = _setting("production", "`development`/`testing` relax the start-up refusals above")
+    database_url: str = _setting(
+        "",
+        "SQLAlchemy URL of the database holding users and sessions",
+        shown="required",
+    )
+    redis_url: str | None = _setting(
+        None, "Redis for rate-limit counters shared by every instance; memory otherwise"
+    )
+    public_url: str = _setting(
+        "http://127.0.0.1:8000",
+        "URL users reach; `https` turns on `Secure`, the `__Host-` session cookie and HSTS; "
+        "its origin is trusted for unsafe requests",
+    )
+    cors_origins: frozenset[str] = _setting(
+        frozenset(),
+        "exact origins (`scheme://host[:port]`) allowed with credentials; "
+        "comma-separated string or list",
+    )
+    api_prefix: str = _setting("/api", "where `openapi.json` and `docs` live")
+    url_prefix: str = _setting("/api/auth", "prefix of the auth endpoints")
+    session_cookie: str = _setting(
+        "bastion_session", "session cookie name (`__Host-` is prepended over https)"
+    )
+    csrf_cookie: str = _setting("XSRF-TOKEN", "readable CSRF cookie (the Angular/Axios name)")
+    csrf_headers: tuple[str, ...] = _setting(
+        ("X-XSRF-TOKEN", "X-CSRF-Token"), "headers that may echo the CSRF token"
+    )
+    session_idle_timeout: int = _setting(
+        2 * 3600, "seconds without a request before a session ends", seconds=True
+    )
+    session_absolute_timeout: int = _setting(
+        12 * 3600, "seconds after sign-in when a session ends regardless", seconds=True
+    )
+    remember_idle_timeout: int = _setting(
+        14 * 24 * 3600, 'idle timeout with "remember me"', seconds=True
+    )
+    remember_absolute_timeout: int = _setting(
+        30 * 24 * 3600,
+        'absolute timeout with "remember me" (also the cookie\'s `Max-Age`)',
+        seconds=True,
+    )
+    session_touch_interval: int = _setting(
+        60,
+        "a session's `last_seen_at` is written at most this often "
+        "(idle timeouts are precise to this)",
+        seconds=True,
+    )
+    auth_max_body: int = _setting(
+        4 * 1024, "largest body the auth endpoints read (bytes); larger is 413"
+    )
+    api_max_body: int = _setting(256 * 1024, "largest body other JSON endpoints read")
+    password_min_length: int = _setting(8, "shortest password (Unicode code points after NFKC)")
+    password_max_length: int = _setting(256, "longest password; checked before hashing")
+    common_passwords: int = _setting(
+        10_000, "refuse the N most common leaked passwords (zxcvbn's list)"
+    )
+    argon2_time_cost: int = _setting(3, "Argon2id iterations (floor 2)")
+    argon2_memory_cost: int = _setting(64 * 1024, "Argon2id memory in KiB (floor 19456)")
+    argon2_parallelism: int = _setting(
+        4, "Argon2id lanes (floor 1); hashes are upgraded at the next sign-in when these change"
+    )
+    login_limit_per_identity: str = _setting("10/minute", "failed sign-ins per account before 429")
+    login_limit_per_ip: str = _setting("60/minute", "sign-in attempts per client address")
+    register_limit_per_ip: str = _setting("20/hour", "registrations per client address")
+    ratelimit_prefix: str = _setting(
+        "bastion", "key prefix in Redis (several apps can share one Redis)"
+    )
+    hsts_max_age: int = _setting(
+        365 * 24 * 3600, "HSTS max-age when `PUBLIC_URL` is https", seconds=True
+    )
+    content_security_policy: str = _setting(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'",
+        "CSP for every response that does not set its own",
+        shown="`default-src 'self'; ...; frame-ancestors 'none'`",
+    )
+    # Tokens for app clients (docs/tokens.md): short access JWTs, rotating refresh tokens.
+    access_token_lifetime: int = _setting(
+        10 * 60,
+        "lifetime of an access JWT (60 to 3600 outside development); see [tokens.md](tokens.md)",
+        seconds=True,
+    )
+    refresh_idle_timeout: int = _setting(
+        14 * 24 * 3600,
+        "an app session ends when its refresh token is not used for this long",
+        seconds=True,
+    )
+    refresh_absolute_timeout: int = _setting(
+        30 * 24 * 3600,
+        "an app session ends this long after sign-in, however often it refreshes",
+        seconds=True,
+    )
+    refresh_grace_period: int = _setting(
+        10,
+        "seconds in which re-presenting a just-rotated refresh token is a lost race "
+        "(401, family kept), not a replay (family revoked)",
+        seconds=True,
+    )
+    token_issuer: str | None = _setting(None, "`iss` of access tokens", shown="public origin")
+    token_audience: str | None = _setting(
+        None, "`aud` of access tokens", shown="public origin + API prefix"
+    )
+    signing_key_cache_ttl: int = _setting(
+        30,
+        "seconds each process caches the signing keys; a rotated key signs only after this "
+        "delay, so every instance knows it first",
+        seconds=True,
+    )
+    reauth_window: int = _setting(
+        10 * 60,
+        "how recent a sign-in (or `POST /api/auth/reauth`) must be to end other sessions",
+        seconds=True,
+    )
+    openapi_title: str = _setting("Bastion API", "title of the OpenAPI document")
+    openapi_version: str = _setting("1.0.0", "version of the OpenAPI document")
 
     @property
     def development(self) -> bool:
@@ -166,28 +215,36 @@ class Settings:
         return prefix + self.session_cookie
 
 
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of a URL, lower-cased, default ports dropped."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
+def key_of(name: str) -> str:
+    """The ``app.config`` key of a :class:`Settings` field: ``BASTION_`` + its upper-case name."""
+    return PREFIX + name.upper()
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+_TYPES: dict[str, Any] = get_type_hints(Settings)
+DEFAULTS: Mapping[str, Any] = types.MappingProxyType(
+    {key_of(f.name): f.default for f in fields(Settings)}
+)
+
+
+def _refusal(key: str, value: Any, kind: Any) -> str:
+    # A string is shown (it failed to parse as a number or flag, so it is no secret); any other
+    # value only by its type, so a URL with a password in it never reaches a log.
+    got = repr(value) if isinstance(value, str) or value is None else type(value).__name__
+    return f"{key} must be {describe(kind)}, not {got}."
+
+
+def coerce(key: str, value: Any, kind: Any) -> Any:
+    """:func:`convert` for one setting outside :class:`Settings` (an app's own variable).
+
+    Raises :class:`UnsafeConfiguration` naming ``key`` and the type it wants.
+    """
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return convert(value, kind)
     except ValueError:
-        return False
+        raise UnsafeConfiguration([_refusal(key, value, kind)]) from None
+
+
+# ---- loading ------------------------------------------------------------------------------------
 
 
 def _parses(url: str) -> bool:
@@ -198,15 +255,13 @@ def _parses(url: str) -> bool:
     return True
 
 
-def _as_origins(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = value.split(",")
-    return tuple(v.strip() for v in value if v and v.strip())
-
-
 def load_settings(config: Mapping[str, Any]) -> Settings:
-    """Resolve ``BASTION_*`` keys over the defaults, then refuse unsafe values outside dev."""
-    given = {k: v for k, v in config.items() if k.startswith("BASTION_")}
+    """Resolve ``BASTION_*`` keys over the defaults, then refuse unsafe values outside dev.
+
+    Values given as strings (as environment variables are) are converted to the setting's type;
+    one that is not of the type refuses to start, naming the key and the type it wants.
+    """
+    given = {k: v for k, v in config.items() if k.startswith(PREFIX)}
     unknown = sorted(set(given) - set(DEFAULTS))
     if unknown:  # a misspelt security setting must not silently fall back to a default
         raise UnsafeConfiguration(
@@ -215,25 +270,31 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     merged = {**DEFAULTS, **given}
     if not merged["BASTION_DATABASE_URL"]:
         raise UnsafeConfiguration(["BASTION_DATABASE_URL is not set: give a database URL."])
-    raw_origins = _as_origins(merged["BASTION_CORS_ORIGINS"])
+    values: dict[str, Any] = {}
+    wrong: list[str] = []
+    for f in fields(Settings):
+        key, kind = key_of(f.name), _TYPES[f.name]
+        try:
+            values[f.name] = convert(merged[key], kind)
+        except ValueError:
+            wrong.append(_refusal(key, merged[key], kind))
+    if wrong:
+        raise UnsafeConfiguration(wrong)
+    raw_origins = items(merged["BASTION_CORS_ORIGINS"])  # in the given order, for the messages
     malformed = [  # e.g. a port that is not a number: say which setting, not a bare ValueError
         f"{name} {url!r} is not a valid URL."
         for name, url in [
-            ("BASTION_PUBLIC_URL", merged["BASTION_PUBLIC_URL"]),
+            ("BASTION_PUBLIC_URL", values["public_url"]),
             *(("CORS_ORIGINS entry", o) for o in raw_origins if o not in ("*", "null")),
         ]
         if not _parses(url)
     ]
     if malformed:
         raise UnsafeConfiguration(malformed)
-    settings = Settings(
-        **{
-            key.removeprefix("BASTION_").lower(): value
-            for key, value in merged.items()
-            if key != "BASTION_CORS_ORIGINS"
-        },
-        cors_origins=frozenset(origin_of(o) if o not in ("*", "null") else o for o in raw_origins),
+    values["cors_origins"] = frozenset(
+        origin_of(o) if o not in ("*", "null") else o for o in raw_origins
     )
+    settings = Settings(**values)
     problems = unsafe_settings(settings, config.get("SECRET_KEY"))
     if problems and not settings.development:
         raise UnsafeConfiguration(problems)
@@ -243,7 +304,10 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
 def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:
     """Every reason these settings are unsafe for production, each saying what to change."""
     problems: list[str] = []
-    secret = secret_key.decode() if isinstance(secret_key, bytes) else str(secret_key or "")
+    # Latin-1 reads any bytes, one character per byte: a random key (os.urandom) is rarely UTF-8.
+    secret = (
+        secret_key.decode("latin-1") if isinstance(secret_key, bytes) else str(secret_key or "")
+    )
     if secret.strip().lower() in PLACEHOLDER_SECRETS:
         problems.append(
             "SECRET_KEY is missing or a well-known placeholder: set a random value "
@@ -262,12 +326,12 @@ def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:
             )
         elif urlsplit(origin).scheme not in ("http", "https") or not urlsplit(origin).hostname:
             problems.append(f"CORS_ORIGINS entry {origin!r} is not an http(s) origin.")
-        elif urlsplit(origin).scheme == "http" and not _is_loopback(urlsplit(origin).hostname):
+        elif urlsplit(origin).scheme == "http" and not is_loopback(urlsplit(origin).hostname):
             problems.append(f"CORS_ORIGINS entry {origin!r} uses plain http: use https.")
     public = urlsplit(settings.public_url)
     if public.scheme not in ("http", "https") or not public.hostname:
         problems.append(f"PUBLIC_URL {settings.public_url!r} is not an http(s) URL.")
-    elif public.scheme == "http" and not _is_loopback(public.hostname):
+    elif public.scheme == "http" and not is_loopback(public.hostname):
         problems.append(
             f"PUBLIC_URL {settings.public_url!r} is plain http on a public host: "
             "serve it over https so cookies can be Secure."
@@ -285,3 +349,47 @@ def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:
         # A bearer token cannot be recalled from a client; keep its life short.
         problems.append("BASTION_ACCESS_TOKEN_LIFETIME must be between 60 and 3600 seconds.")
     return problems
+
+
+# ---- the settings table of docs/configuration.md --------------------------------------------
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def _shown_default(f: Any) -> str:
+    if f.metadata["shown"] is not None:
+        return str(f.metadata["shown"])
+    value = f.default
+    if isinstance(value, tuple | frozenset):
+        return ", ".join(f"`{v}`" for v in value) or "empty"
+    if f.metadata["seconds"] and value >= 600:  # short ones read plainly in seconds
+        return f"`{value}` ({_duration(value)})"
+    return f"`{value}`"
+
+
+def _type_name(kind: Any) -> str:
+    inner = optional(kind)
+    if inner is not None:
+        return f"{_type_name(inner)} or none"
+    if get_origin(kind) in (tuple, frozenset):
+        return "list"
+    return {bool: "boolean", int: "integer", float: "number", str: "string"}[kind]
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (key, type, default, meaning), as the docs show it."""
+    rows = [
+        "| key | type | default | meaning |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| `{key_of(f.name)}` | {_type_name(_TYPES[f.name])} | {_shown_default(f)} "
+            f"| {f.metadata['doc']} |"
+            for f in fields(Settings)
+        ),
+    ]
+    return "\n".join(rows) + "\n"

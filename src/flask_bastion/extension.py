@@ -7,7 +7,7 @@ from flask import Flask, Response, current_app, g, request
 from .access import is_bearer_request
 from .audit import AuditEvent
 from .audit import record as audit
-from .config import load_settings, origin_of
+from .config import load_settings
 from .cors import apply_cors_headers, preflight
 from .db import Database
 from .errors import CsrfFailed, failed_request_error, keeps_writes, register_error_handlers
@@ -15,9 +15,10 @@ from .headers import apply_security_headers
 from .logs import request_id_from
 from .ratelimit import RateLimits
 from .security import csrf
-from .security.origin import is_trusted_origin
+from .security.origin import is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
 from .security.signing import Signer
+from .signers import secret_keys
 from .signing_keys import AccessTokens, KeyStore
 from .state import BastionState, current_bastion
 from .transports import browser
@@ -43,12 +44,11 @@ class Bastion:
 
     def init_app(self, app: Flask) -> None:
         settings = load_settings(app.config)
-        # Flask defaults SECRET_KEY_FALLBACKS to None, not [].
-        secrets = [app.config.get("SECRET_KEY"), *(app.config.get("SECRET_KEY_FALLBACKS") or [])]
+        secrets = secret_keys(app.config)
         database = Database(settings.database_url)
         keys = KeyStore(
             database.engine,
-            [s for s in secrets if s],
+            secrets,
             cache_ttl=settings.signing_key_cache_ttl,
             token_lifetime=settings.access_token_lifetime,
         )
@@ -61,7 +61,7 @@ class Bastion:
                 parallelism=settings.argon2_parallelism,
             ),
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
-            csrf_signer=Signer.for_purpose([s for s in secrets if s], "csrf"),
+            csrf_signer=Signer.for_purpose(secrets, "csrf"),
             keys=keys,
             access_tokens=AccessTokens(
                 keys,

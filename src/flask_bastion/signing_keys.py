@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import secrets
 import threading
@@ -30,10 +29,13 @@ from .audit import AuditEvent, record
 from .models import SigningKey
 from .security import access_tokens
 from .security.access_tokens import ALGORITHM
+from .security.signing import derive_keys
 
 _keys = cast(Table, SigningKey.__table__)
 _ENVELOPE = "v1."
 MISS_RELOAD_INTERVAL = timedelta(seconds=1)
+# Fixed: the keys stored encrypted under it must keep opening.
+WRAPPING_PURPOSE = "signing-keys"
 
 
 @dataclass(frozen=True)
@@ -65,17 +67,6 @@ class _Cache:
     loaded_at: datetime
     keys: tuple[LoadedKey, ...]
     public_keys: dict[str, Ed25519PublicKey]
-
-
-def _wrapping_keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
-    # One derived key per secret: SECRET_KEY encrypts, SECRET_KEY_FALLBACKS still decrypt.
-    return [
-        hmac.new(
-            s.encode() if isinstance(s, str) else s, b"bastion:signing-keys", "sha256"
-        ).digest()
-        for s in secret_keys
-        if s
-    ]
 
 
 def seal(private_key: Ed25519PrivateKey, kid: str, wrapping_key: bytes) -> str:
@@ -117,7 +108,8 @@ class KeyStore:
         token_lifetime: int,
     ) -> None:
         self.engine = engine
-        self.wrapping_keys = _wrapping_keys(secret_keys)
+        # One derived key per secret: SECRET_KEY encrypts, SECRET_KEY_FALLBACKS still decrypt.
+        self.wrapping_keys = list(derive_keys(secret_keys, WRAPPING_PURPOSE))
         if not self.wrapping_keys:
             raise ValueError("no SECRET_KEY to protect signing keys with")
         self.cache_ttl = timedelta(seconds=cache_ttl)

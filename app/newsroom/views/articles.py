@@ -4,33 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from flask import Blueprint, Response, current_app, request
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Response, request
 
-from flask_bastion import auth_required, clock, current_bastion
+from flask_bastion import auth_required, clock, current_bastion, signer
 from flask_bastion.access import require_principal
 from flask_bastion.openapi import describe, responds
 from flask_bastion.schemas import ProblemDetails
-from flask_bastion.security.signing import Signer
 from flask_bastion.validation import api_body, json_body, query_args
 from flask_bastion.views.render import render
 
+from .. import cursors
 from ..flows import articles
 from ..schemas import ArticleCreate, ArticleListing, ArticleListQuery, ArticlePublic, ArticleUpdate
 from .links import cursor_links, page_links
 
 bp = Blueprint("articles", __name__)
-CURSOR_SIGNER = "newsroom.cursor_signer"
-
-
-@bp.record_once
-def _make_cursor_signer(state: BlueprintSetupState) -> None:
-    # Derived once per app from SECRET_KEY (old keys still verify after rotation).
-    config = state.app.config
-    secrets = [config.get("SECRET_KEY"), *config.get("SECRET_KEY_FALLBACKS", [])]
-    state.app.extensions[CURSOR_SIGNER] = Signer.for_purpose(
-        [s for s in secrets if s], "newsroom-cursor"
-    )
 
 
 def _if_match() -> Collection[str] | None:
@@ -67,8 +55,7 @@ def list_articles(query: ArticleListQuery) -> Response:
         response = render(page)
         response.headers["Link"] = page_links(page.page, page.pages)
         return response
-    signer: Signer = current_app.extensions[CURSOR_SIGNER]
-    cursor_page = articles.list_after_cursor(db, signer, query)
+    cursor_page = articles.list_after_cursor(db, signer(cursors.PURPOSE), query)
     response = render(cursor_page)
     response.headers["Link"] = cursor_links(cursor_page.next_cursor)
     return response

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from flask_bastion import current_bastion
 from flask_bastion.access import current_principal
-from flask_bastion.config import origin_of
 from flask_bastion.errors import (
     AccountDisabled,
     BastionError,
@@ -23,7 +22,7 @@ from flask_bastion.errors import (
 )
 from flask_bastion.headers import no_store
 from flask_bastion.schemas import LoginInput
-from flask_bastion.security.origin import is_same_origin_request
+from flask_bastion.security.origin import is_same_origin_request, origin_of
 from flask_bastion.security.redirects import safe_next
 from flask_bastion.transports import browser
 from flask_bastion.views.signin import password_sign_in, sign_out
