@@ -7,11 +7,15 @@ from flask import Request, Response
 from .config import Settings
 
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
-ALLOWED_HEADERS = (
-    "Content-Type, X-XSRF-TOKEN, X-CSRF-Token, Authorization, If-Match, If-None-Match, X-Request-ID"
-)
+# The request headers our API reads; the CSRF header names come from the settings.
+API_REQUEST_HEADERS = ("Authorization", "If-Match", "If-None-Match", "X-Request-ID")
 EXPOSED_HEADERS = "Location, ETag, Link, Retry-After, X-Request-ID, WWW-Authenticate"
 PREFLIGHT_MAX_AGE = "600"
+
+
+def allowed_headers(settings: Settings) -> str:
+    """The request headers a cross-origin page may send: the JSON body, CSRF and API headers."""
+    return ", ".join(("Content-Type", *settings.csrf_headers, *API_REQUEST_HEADERS))
 
 
 def allowed_origin(request: Request, settings: Settings) -> str | None:
@@ -32,7 +36,7 @@ def preflight(request: Request, settings: Settings) -> Response | None:
     origin = allowed_origin(request, settings)
     if origin is not None:
         response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response.headers["Access-Control-Allow-Headers"] = allowed_headers(settings)
         response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
     return response
 

@@ -11,6 +11,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .config import Settings
 from .schemas import ProblemDetails
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,8 +60,9 @@ def _problem_response(description: str) -> dict[str, Any]:
     }
 
 
-def build_spec(app: Flask, *, title: str, version: str, prefix: str) -> dict[str, Any]:
-    """Walk the URL map and describe every route under ``prefix`` that carries metadata."""
+def build_spec(app: Flask, settings: Settings) -> dict[str, Any]:
+    """Walk the URL map and describe every route under the API prefix that carries metadata."""
+    prefix = settings.api_prefix
     models: set[type[BaseModel]] = {ProblemDetails}
     operations: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = []
     for rule in app.url_map.iter_rules():
@@ -99,7 +101,7 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str) -> dict[str
         paths.setdefault(path, {})[method] = _operation(meta, params)
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {"title": settings.openapi_title, "version": settings.openapi_version},
         "paths": paths,
         "components": {
             "schemas": top.get("$defs", {}),
@@ -107,9 +109,9 @@ def build_spec(app: Flask, *, title: str, version: str, prefix: str) -> dict[str
                 "sessionCookie": {
                     "type": "apiKey",
                     "in": "cookie",
-                    "name": "bastion_session",
+                    "name": settings.session_cookie_name,
                     "description": "Browser session; unsafe methods also need "
-                    "X-XSRF-TOKEN echoing the XSRF-TOKEN cookie.",
+                    f"{settings.csrf_headers[0]} echoing the {settings.csrf_cookie} cookie.",
                 },
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },

@@ -41,13 +41,7 @@ _DOCS_CSP = (
 def openapi_document() -> Response:
     state = current_bastion()
     if state.spec is None:
-        settings = state.settings
-        state.spec = build_spec(
-            current_app,
-            title=settings.openapi_title,
-            version=settings.openapi_version,
-            prefix=settings.api_prefix,
-        )
+        state.spec = build_spec(current_app, state.settings)
     return render_json(state.spec)
 
 
