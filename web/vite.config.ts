@@ -1,6 +1,10 @@
 /// <reference types="vitest/config" />
+import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
+
+/** `@bastion/client`: the client library, imported by name as an app outside this repo would. */
+export const CLIENT_ALIAS = { "@bastion/client": fileURLToPath(new URL("./client/src/index.ts", import.meta.url)) };
 
 /** Fail the production build if index.html would need 'unsafe-inline' (our CSP forbids it). */
 function noInlineCode(): Plugin {
@@ -32,6 +36,7 @@ function noInlineCode(): Plugin {
 export default defineConfig({
   base: "/app/",
   plugins: [react(), noInlineCode()],
+  resolve: { alias: CLIENT_ALIAS },
   server: {
     // 127.0.0.1, like the API: same site, so the SameSite=Lax session cookie travels with fetch.
     host: "127.0.0.1",
