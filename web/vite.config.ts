@@ -76,6 +76,8 @@ export default defineConfig({
     host: "127.0.0.1",
     port: 5173,
     strictPort: true,
+    // The stylesheet lives with the server-rendered pages, outside this project (see main.tsx).
+    fs: { allow: [".", "../app/newsroom/static"] },
   },
   build: {
     outDir: "dist",
