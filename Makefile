@@ -9,7 +9,7 @@ export UV_SYSTEM_CERTS := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-WEB_SOURCES := $(shell find web/src web/client/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/package.json
+WEB_SOURCES := $(shell find web/src web/client/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/package.json app/newsroom/static/newsroom.css
 
 .PHONY: run test setup setup-system web lint typecheck bench bench-quick lock clean
 

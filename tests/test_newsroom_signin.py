@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,9 @@ from sqlalchemy import update
 from werkzeug.test import TestResponse
 
 from flask_bastion import current_bastion
+from flask_bastion.errors import AccountDisabled, CsrfFailed, InvalidCredentials, RateLimited
 from flask_bastion.models import User
+from newsroom.views import signin
 from tests.conftest import PASSWORD, Auth
 
 
@@ -55,6 +59,36 @@ def test_login_page_is_an_accessible_form_with_a_csrf_token(client: FlaskClient)
     assert 'name="remember" type="checkbox"' in html
     assert '<input type="hidden" name="next" value="/app/articles">' in html
     assert "<script" not in html and "style=" not in html  # the CSP forbids inline code
+
+
+# The SPA's sign-in page takes its words from this file; the server's page must say the same.
+WORDING = json.loads(
+    (Path(__file__).resolve().parents[1] / "web" / "src" / "signin-wording.json").read_text()
+)
+
+
+def test_the_page_uses_the_spas_sign_in_wording_and_stylesheet(client: FlaskClient) -> None:
+    html = client.get("/login").text
+    assert f"<h1>{WORDING['heading']}</h1>" in html
+    assert f"<title>{WORDING['heading']} · Newsroom</title>" in html
+    assert f'<label for="identity">{WORDING["identity"]}</label>' in html
+    assert f'<label for="password">{WORDING["password"]}</label>' in html
+    assert f'<label for="remember">{WORDING["remember"]}</label>' in html
+    assert f'<button type="submit" class="button-primary">{WORDING["submit"]}</button>' in html
+    assert f'{WORDING["new_here"]} <a href="/app/register">{WORDING["register_link"]}</a>' in html
+    assert '<link rel="stylesheet" href="/static/newsroom.css">' in html
+    assert '<div class="signin">' in html
+    css = client.get("/static/newsroom.css", buffered=True)
+    assert css.status_code == 200 and ".signin {" in css.text
+
+
+def test_the_failures_are_worded_as_in_the_spa() -> None:
+    assert {
+        InvalidCredentials: WORDING["invalid_credentials"],
+        AccountDisabled: WORDING["account_disabled"],
+        RateLimited: WORDING["rate_limited"],
+        CsrfFailed: WORDING["csrf_failed"],
+    } == signin.MESSAGES
 
 
 @pytest.mark.parametrize("field", ["identity", "username", "email"])
@@ -105,7 +139,7 @@ def test_wrong_password_and_unknown_user_get_the_same_401_page(
     for identity, password in [("alice", "wrong-password-1"), ("nobody", "wrong-password-1")]:
         response = post_login(client, identity=identity, password=password)
         assert response.status_code == 401
-        assert '<p class="error" role="alert" id="form-error">' in response.text
+        assert '<div class="form-alert" role="alert" id="form-error">' in response.text
         assert "The email, username or password is wrong." in response.text
         assert client.get_cookie("bastion_session") is None
         pages.append(re.sub(r'value="[^"]*"', "", response.text))
@@ -216,7 +250,7 @@ def test_logout_link_from_elsewhere_only_asks(
     response = client.get("/logout", headers=headers)
     assert response.status_code == 200
     assert "Sign out of Newsroom?" in response.text
-    assert '<button type="submit">Sign out</button>' in response.text
+    assert '<button type="submit" class="button-primary">Sign out</button>' in response.text
     assert signed_in_as(client) == "alice"
 
 

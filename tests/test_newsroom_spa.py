@@ -28,7 +28,19 @@ NOT_AUTHENTICATED = {
 }
 
 
-def build(dist: Path, manifest: bool = True) -> Path:
+# What `vite build` writes from web/src/routes.tsx (a public route with an id, to test matching).
+ROUTES = {
+    "routes": [
+        {"name": "articles", "pattern": "/", "public": False},
+        {"name": "article", "pattern": "/articles/:id", "public": False},
+        {"name": "login", "pattern": "/login", "public": True},
+        {"name": "register", "pattern": "/register", "public": True},
+        {"name": "invite", "pattern": "/invites/:id", "public": True},
+    ]
+}
+
+
+def build(dist: Path, manifest: bool = True, routes: bool = True) -> Path:
     (dist / "assets").mkdir(parents=True)
     (dist / "index.html").write_text("<!doctype html><title>Newsroom SPA</title>")
     for name in (ENTRY, SHARED, STYLE, LAZY):
@@ -55,6 +67,9 @@ def build(dist: Path, manifest: bool = True) -> Path:
                 }
             )
         )
+    if routes:
+        (dist / ".vite").mkdir(exist_ok=True)
+        (dist / ".vite" / "routes.json").write_text(json.dumps(ROUTES))
     return dist
 
 
@@ -100,7 +115,17 @@ def test_lazy_chunks_are_private_even_for_a_navigation(client: FlaskClient) -> N
     assert response.json == NOT_AUTHENTICATED
 
 
-@pytest.mark.parametrize("route", ["/app/login", "/app/register", "/app/login?next=/app/x"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/app/login",
+        "/app/login/",
+        "/app/register",
+        "/app/login?next=/app/x",
+        "/app/login/more",  # below a public route: the SPA shows its (public) not-found page
+        "/app/invites/12",
+    ],
+)
 def test_the_public_shell_is_served_to_anyone(client: FlaskClient, route: str) -> None:
     response = client.get(buffered=True, path=route, headers=NAV)
     assert response.status_code == 200
@@ -188,6 +213,29 @@ def test_unsafe_methods_are_not_allowed(client: FlaskClient, auth: Auth) -> None
     response = auth.post("/app/articles", {})
     assert response.status_code == 405
     assert response.json["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "path", ["/app/", "/app/loginx", "/app/articles/7", "/app/invites/x", "/app/invites/0"]
+)
+def test_routes_the_route_table_does_not_mark_public_need_a_sign_in(
+    client: FlaskClient, path: str
+) -> None:
+    response = client.get(buffered=True, path=path, headers=NAV)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_without_routes_json_no_route_is_public(
+    client: FlaskClient, tmp_path: Path, auth: Auth
+) -> None:
+    client.application.config["SPA_DIST"] = str(build(tmp_path / "old", routes=False))
+    assert client.get(buffered=True, path="/app/login", headers=NAV).headers["Location"] == (
+        "/login?next=%2Fapp%2Flogin"
+    )
+    assert client.get(buffered=True, path=f"/app/{ENTRY}", headers=FETCH).status_code == 200
+    auth.register()
+    assert client.get(buffered=True, path="/app/login", headers=NAV).status_code == 200
 
 
 def test_without_a_manifest_nothing_under_app_is_public(

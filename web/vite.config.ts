@@ -1,6 +1,12 @@
 /// <reference types="vitest/config" />
-import { defineConfig, type Plugin } from "vite";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineConfig, runnerImport, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
+
+/** `@bastion/client`: the client library, imported by name as an app outside this repo would. */
+export const CLIENT_ALIAS = { "@bastion/client": fileURLToPath(new URL("./client/src/index.ts", import.meta.url)) };
 
 /** Fail the production build if index.html would need 'unsafe-inline' (our CSP forbids it). */
 function noInlineCode(): Plugin {
@@ -26,23 +32,59 @@ function noInlineCode(): Plugin {
   };
 }
 
+interface RouteTable {
+  routeManifest: () => { routes: { name: string; pattern: string; public: boolean }[] };
+}
+
+/**
+ * Write dist/.vite/routes.json from the app's route table (src/routes.tsx), so the server learns
+ * which client-side routes are public from the same table the app uses, not from a copy.
+ */
+function routeManifest(): Plugin {
+  let root = "";
+  let outDir = "";
+  return {
+    name: "newsroom-route-manifest",
+    apply: "build",
+    configResolved(config) {
+      root = config.root;
+      outDir = resolve(config.root, config.build.outDir);
+    },
+    async writeBundle() {
+      const { module } = await runnerImport<RouteTable>(join(root, "src/routes.tsx"), {
+        configFile: false,
+        root,
+        base: "/app/",
+        resolve: { alias: CLIENT_ALIAS },
+        logLevel: "error",
+      });
+      mkdirSync(join(outDir, ".vite"), { recursive: true });
+      writeFileSync(join(outDir, ".vite", "routes.json"), JSON.stringify(module.routeManifest(), null, 2) + "\n");
+    },
+  };
+}
+
 // The SPA lives under /app/: Flask serves web/dist there (index.html at /app/, hashed assets under
 // /app/assets/). In development `npm run dev` serves it at http://127.0.0.1:5173/app/ and talks
 // to the API at VITE_API_URL (see .env.development) cross-origin, with credentials.
 export default defineConfig({
   base: "/app/",
-  plugins: [react(), noInlineCode()],
+  plugins: [react(), noInlineCode(), routeManifest()],
+  resolve: { alias: CLIENT_ALIAS },
   server: {
     // 127.0.0.1, like the API: same site, so the SameSite=Lax session cookie travels with fetch.
     host: "127.0.0.1",
     port: 5173,
     strictPort: true,
+    // The stylesheet lives with the server-rendered pages, outside this project (see main.tsx).
+    fs: { allow: [".", "../app/newsroom/static"] },
   },
   build: {
     outDir: "dist",
     emptyOutDir: true,
     // dist/.vite/manifest.json: Flask reads it to tell the public shell (entry chunk and its
     // static imports) from the private, lazily loaded chunks served only to signed-in browsers.
+    // Next to it, routes.json (routeManifest above) says which app paths that shell may render.
     manifest: true,
     // No data: URLs (the CSP allows only 'self').
     assetsInlineLimit: 0,

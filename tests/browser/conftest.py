@@ -270,6 +270,10 @@ def fake_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "src/private.ts": {"file": "assets/private-Pr1vate0.js", "isDynamicEntry": True},
     }
     (dist / ".vite" / "manifest.json").write_text(json.dumps(manifest))
+    routes = [
+        {"name": name, "pattern": f"/{name}", "public": True} for name in ("login", "register")
+    ]
+    (dist / ".vite" / "routes.json").write_text(json.dumps({"routes": routes}))
     return dist
 
 

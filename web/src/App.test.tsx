@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
-import { createClient } from "../client/src";
+import { createClient } from "@bastion/client";
 import { SESSION, USER, fakeServer, json, problem, type Handler } from "../client/test/fake-server";
 import { App, SESSION_EXPIRED } from "./App";
 import { ApiContext } from "./context";

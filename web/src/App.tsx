@@ -1,17 +1,9 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
-import type { User } from "../client/src";
+import { Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import type { User } from "@bastion/client";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { SessionContext, useApi, type Notice } from "./context";
-import { LoginPage } from "./pages/LoginPage";
-import { NotFoundPage } from "./pages/NotFoundPage";
-import { RegisterPage } from "./pages/RegisterPage";
-import { currentAppPath, Link, matchRoute, PUBLIC_ROUTES, useRouter, type Route } from "./router";
-
-// The signed-in part of the app is split into its own chunks: the server hands them only to a
-// signed-in browser, while the shell (this file, sign-in, register) is public.
-const ArticleListPage = lazy(() => import("./pages/ArticleListPage"));
-const ArticlePage = lazy(() => import("./pages/ArticlePage"));
-const ArticleFormPage = lazy(() => import("./pages/ArticleFormPage"));
+import { currentAppPath, Link, useRouter } from "./router";
+import { matchRoute, type Route } from "./routes";
 
 export const SESSION_EXPIRED = "Your session has expired. Please sign in again.";
 
@@ -40,7 +32,7 @@ export function App() {
     () =>
       api.on("session-expired", () => {
         const here = currentAppPath();
-        const next = PUBLIC_ROUTES.has(matchRoute(here.split("?")[0] ?? "/").name) ? "" : here;
+        const next = matchRoute(here.split("?")[0] ?? "/").public ? "" : here;
         setNotice({ kind: "alert", text: SESSION_EXPIRED, path: "/login" });
         navigate(next ? `/login?next=${encodeURIComponent(next)}` : "/login", { replace: true });
       }),
@@ -50,12 +42,12 @@ export function App() {
   // Guard: signed-out visitors go to sign-in (and come back after), signed-in ones skip it.
   useEffect(() => {
     if (boot.kind !== "ready") return;
-    if (!user && !PUBLIC_ROUTES.has(route.name)) {
+    if (!user && !route.public) {
       navigate(`/login?next=${encodeURIComponent(location.path + location.search)}`, { replace: true });
     } else if (user && (route.name === "login" || route.name === "register")) {
       navigate("/", { replace: true });
     }
-  }, [boot.kind, user, route.name, location.path, location.search, navigate]);
+  }, [boot.kind, user, route.name, route.public, location.path, location.search, navigate]);
 
   // A notice belongs to one page: drop it once the user moves elsewhere.
   useEffect(() => {
@@ -163,7 +155,7 @@ function Body({
       </div>
     );
   }
-  if (!user && !PUBLIC_ROUTES.has(route.name)) return null; // the guard is redirecting
+  if (!user && !route.public) return null; // the guard is redirecting
   return (
     <ErrorBoundary key={locationKey} onError={onPageError}>
       <Suspense
@@ -173,27 +165,8 @@ function Body({
           </p>
         }
       >
-        <Page route={route} />
+        {route.page()}
       </Suspense>
     </ErrorBoundary>
   );
-}
-
-function Page({ route }: { route: Route }) {
-  switch (route.name) {
-    case "login":
-      return <LoginPage />;
-    case "register":
-      return <RegisterPage />;
-    case "articles":
-      return <ArticleListPage />;
-    case "article":
-      return <ArticlePage key={route.id} id={route.id} />;
-    case "new":
-      return <ArticleFormPage key="new" />;
-    case "edit":
-      return <ArticleFormPage key={`edit-${route.id}`} id={route.id} />;
-    case "not-found":
-      return <NotFoundPage />;
-  }
 }

@@ -1,5 +1,6 @@
-import { createContext, useContext } from "react";
-import type { BastionClient, User } from "../client/src";
+import { createContext, useContext, useMemo } from "react";
+import type { BastionClient, User } from "@bastion/client";
+import { articlesApi, type ArticlesApi } from "./api";
 
 export const ApiContext = createContext<BastionClient | null>(null);
 
@@ -7,6 +8,12 @@ export function useApi(): BastionClient {
   const client = useContext(ApiContext);
   if (!client) throw new Error("useApi outside <ApiContext.Provider>");
   return client;
+}
+
+/** Newsroom's articles calls, over the app's client. */
+export function useArticles(): ArticlesApi {
+  const client = useApi();
+  return useMemo(() => articlesApi(client), [client]);
 }
 
 /** A message shown at the top of one page (`path`), e.g. after a redirect. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../client/src";
+import { ApiError } from "@bastion/client";
 import { pageWindow } from "./components/Pagination";
 import { fieldLines, formFailure } from "./forms";
 

@@ -1,4 +1,5 @@
-import { isApiError } from "../client/src";
+import { isApiError } from "@bastion/client";
+import SIGN_IN from "./signin-wording.json";
 
 export type FieldErrors<F extends string> = Partial<Record<F, string>>;
 
@@ -9,13 +10,22 @@ export interface FormFailure<F extends string> {
   fields: FieldErrors<F>;
 }
 
+// The sign-in texts are shared with the server-rendered /login page (signin-wording.json), so
+// both pages answer a failure in the same words.
 const MESSAGES: Record<string, string> = {
   network_error: "The server could not be reached. Check your connection and try again.",
-  csrf_failed: "Your sign-in form expired. Please try again.",
-  rate_limited: "Too many attempts. Wait a minute and try again.",
+  invalid_credentials: SIGN_IN.invalid_credentials,
+  account_disabled: SIGN_IN.account_disabled,
+  csrf_failed: SIGN_IN.csrf_failed,
+  rate_limited: SIGN_IN.rate_limited,
   forbidden: "You are not allowed to do this.",
   not_found: "This article no longer exists.",
 };
+
+/** The alert's sentence when `count` fields need fixing. */
+export function correctionMessage(count: number): string {
+  return count === 1 ? "Please correct the error below." : "Please correct the errors below.";
+}
 
 /** Turn any failure of a form submission into field errors plus one message for the alert. */
 export function formFailure<F extends string>(error: unknown, fields: readonly F[]): FormFailure<F> {
@@ -31,7 +41,7 @@ export function formFailure<F extends string>(error: unknown, fields: readonly F
   }
   const count = Object.keys(byField).length;
   let message = MESSAGES[error.code] ?? error.detail;
-  if (count > 0) message = count === 1 ? "Please correct the error below." : "Please correct the errors below.";
+  if (count > 0) message = correctionMessage(count);
   if (other.length > 0) message = [message, ...other].join(" ");
   return { message, fields: byField };
 }

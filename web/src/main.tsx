@@ -1,10 +1,14 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { api } from "./api";
+import { createClient } from "@bastion/client";
 import { App } from "./App";
 import { ApiContext } from "./context";
 import { Router } from "./router";
-import "./styles.css";
+// One stylesheet for the SPA and the server-rendered sign-in pages (Flask serves it at /static/).
+import "../../app/newsroom/static/newsroom.css";
+
+/** The app's one API client: browser mode (HttpOnly session cookie + CSRF header). */
+const api = createClient({ baseUrl: import.meta.env.VITE_API_URL ?? "", mode: "browser" });
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root");

@@ -1,20 +1,44 @@
 import { describe, expect, it } from "vitest";
-import { matchRoute, safeNext } from "./router";
+import { safeNext } from "./router";
+import { matchRoute, routeManifest } from "./routes";
 
 describe("routes", () => {
   it.each([
-    ["/", { name: "articles" }],
-    ["/new", { name: "new" }],
-    ["/login", { name: "login" }],
-    ["/register/", { name: "register" }],
-    ["/articles/42", { name: "article", id: 42 }],
-    ["/articles/42/edit", { name: "edit", id: 42 }],
-    ["/articles/0", { name: "not-found" }],
-    ["/articles/abc", { name: "not-found" }],
-    ["/articles/99999999999999999999", { name: "not-found" }],
-    ["/elsewhere", { name: "not-found" }],
-  ])("%s", (path, route) => {
-    expect(matchRoute(path)).toEqual(route);
+    ["/", "articles", {}],
+    ["/new", "new", {}],
+    ["/login", "login", {}],
+    ["/register/", "register", {}],
+    ["/articles/42", "article", { id: 42 }],
+    ["/articles/42/edit", "edit", { id: 42 }],
+    ["/articles/0", "not-found", {}],
+    ["/articles/abc", "not-found", {}],
+    ["/articles/99999999999999999999", "not-found", {}],
+    ["/articles/42/edit/more", "not-found", {}],
+    ["/elsewhere", "not-found", {}],
+  ])("%s", (path, name, params) => {
+    const route = matchRoute(path);
+    expect([route.name, route.params]).toEqual([name, params]);
+  });
+
+  it("marks sign-in, register and not-found public, everything else private", () => {
+    const publicNames = ["/", "/new", "/articles/1", "/articles/1/edit", "/login", "/register", "/nowhere"]
+      .map(matchRoute)
+      .filter((route) => route.public)
+      .map((route) => route.name);
+    expect(publicNames).toEqual(["login", "register", "not-found"]);
+  });
+
+  it("tells the server every route, with its pattern and whether it is public", () => {
+    expect(routeManifest()).toEqual({
+      routes: [
+        { name: "articles", pattern: "/", public: false },
+        { name: "new", pattern: "/new", public: false },
+        { name: "article", pattern: "/articles/:id", public: false },
+        { name: "edit", pattern: "/articles/:id/edit", public: false },
+        { name: "login", pattern: "/login", public: true },
+        { name: "register", pattern: "/register", public: true },
+      ],
+    });
   });
 
   it.each([

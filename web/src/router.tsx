@@ -114,29 +114,3 @@ export function safeNext(next: string | null): string {
   if (next === "/login" || next.startsWith("/login?") || next.startsWith("/register")) return "/";
   return next;
 }
-
-export type Route =
-  | { name: "articles" }
-  | { name: "article"; id: number }
-  | { name: "edit"; id: number }
-  | { name: "new" }
-  | { name: "login" }
-  | { name: "register" }
-  | { name: "not-found" };
-
-/** The routes that anyone may see; every other one needs a signed-in user. */
-export const PUBLIC_ROUTES: ReadonlySet<Route["name"]> = new Set(["login", "register", "not-found"]);
-
-export function matchRoute(path: string): Route {
-  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
-  if (trimmed === "/") return { name: "articles" };
-  if (trimmed === "/new") return { name: "new" };
-  if (trimmed === "/login") return { name: "login" };
-  if (trimmed === "/register") return { name: "register" };
-  const match = /^\/articles\/([1-9][0-9]{0,15})(\/edit)?$/.exec(trimmed);
-  if (match) {
-    const id = Number(match[1]);
-    return match[2] ? { name: "edit", id } : { name: "article", id };
-  }
-  return { name: "not-found" };
-}

@@ -1,16 +1,19 @@
 """The newsroom SPA under /app/: a public sign-in shell, and private code for signed-in browsers.
 
 Which files are public is read from Vite's build manifest (``dist/.vite/manifest.json``): the
-entry chunk and everything it imports statically form the shell that renders the public routes
-(sign-in, register); every other file (the chunks the app imports lazily once signed in) is
-served only to a signed-in browser. Without a manifest nothing under /app/ is public, and the
-server-rendered /login page is the way in.
+entry chunk and everything it imports statically form the shell that renders the public routes;
+every other file (the chunks the app imports lazily once signed in) is served only to a
+signed-in browser. Which routes are public is read from ``dist/.vite/routes.json``, which the
+build writes from the SPA's own route table (``web/src/routes.tsx``), so the two cannot
+disagree. Without either file nothing under /app/ is public, and the server-rendered /login
+page is the way in.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +30,8 @@ from .signin import see_other
 bp = Blueprint("spa", __name__)
 
 SOURCE_DIST = Path(__file__).resolve().parents[3] / "web" / "dist"
-PUBLIC_ROUTES = ("login", "register")
+# A path parameter of the SPA's routes (":id"): a positive integer id, as the SPA matches it.
+ROUTE_PARAM = re.compile(r"[1-9][0-9]{0,15}")
 # Hashed file names change with their content, so a cached copy can never be stale.
 IMMUTABLE = "max-age=31536000, immutable"
 
@@ -44,6 +48,27 @@ class Build:
     dist: Path
     public_files: frozenset[str]
     has_shell: bool
+    public_routes: tuple[str, ...] = ()
+
+    def is_public_route(self, path: str) -> bool:
+        """Whether the shell may render app path ``path`` ("login", "articles/7") for anyone.
+
+        A public route covers the paths below it too: the SPA answers those with its not-found
+        page, which is public as well.
+        """
+        if not self.has_shell:
+            return False
+        got = ("/" + path).rstrip("/").split("/")
+        for pattern in self.public_routes:
+            want = pattern.rstrip("/").split("/")
+            if pattern == "/" and got != [""]:  # the root covers only itself
+                continue
+            if len(got) >= len(want) and all(
+                ROUTE_PARAM.fullmatch(actual) if segment.startswith(":") else segment == actual
+                for segment, actual in zip(want, got, strict=False)
+            ):
+                return True
+        return False
 
 
 def dist_dir() -> Path:
@@ -56,13 +81,27 @@ def current_build() -> Build | None:
     index = dist / "index.html"
     if not index.is_file():
         return None
-    manifest = dist / ".vite" / "manifest.json"
-    stamp = manifest.stat().st_mtime_ns if manifest.is_file() else 0
-    return _load_build(str(dist), stamp)
+    return _load_build(
+        str(dist), _stamp(dist / ".vite" / "manifest.json"), _stamp(_routes_file(dist))
+    )
+
+
+def _routes_file(dist: Path) -> Path:
+    return dist / ".vite" / "routes.json"
+
+
+def _stamp(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.is_file() else 0
+
+
+def _public_routes(dist: Path) -> tuple[str, ...]:
+    """The patterns of the SPA's public routes, from the routes.json its build wrote."""
+    routes = json.loads(_routes_file(dist).read_text())["routes"]
+    return tuple(str(route["pattern"]) for route in routes if route.get("public") is True)
 
 
 @lru_cache(maxsize=8)
-def _load_build(dist: str, manifest_stamp: int) -> Build:
+def _load_build(dist: str, manifest_stamp: int, routes_stamp: int) -> Build:
     manifest_path = Path(dist) / ".vite" / "manifest.json"
     if not manifest_stamp:
         return Build(Path(dist), frozenset(), has_shell=False)
@@ -80,7 +119,8 @@ def _load_build(dist: str, manifest_stamp: int) -> Build:
         public.update(chunk.get("css", []))
         public.update(chunk.get("assets", []))
         pending.extend(chunk.get("imports", []))
-    return Build(Path(dist), frozenset(public), has_shell=bool(public))
+    public_routes = _public_routes(Path(dist)) if routes_stamp else ()
+    return Build(Path(dist), frozenset(public), has_shell=bool(public), public_routes=public_routes)
 
 
 def _is_navigation() -> bool:
@@ -131,8 +171,7 @@ def serve(path: str = "") -> Response:
         if not is_file or file is None:
             raise NotFound()
         return _send_asset(file, path, public)
-    first = path.split("/", 1)[0]
-    shell_is_public = build is not None and build.has_shell and first in PUBLIC_ROUTES
+    shell_is_public = build is not None and build.is_public_route(path)
     if not (signed_in or shell_is_public):
         if _is_navigation():
             return _to_sign_in()

@@ -1,24 +1,14 @@
 import { readCookie, documentCookies } from "./cookies";
 import { ApiError, toProblem } from "./errors";
 import { Emitter } from "./events";
-import type {
-  Article,
-  ArticleCreate,
-  ArticlePage,
-  ArticleQuery,
-  ArticleUpdate,
-  LoginInput,
-  RegisterInput,
-  Registered,
-  SessionState,
-  SignedIn,
-  Tagged,
-  TokenInput,
-  TokenPair,
-  User,
-} from "./types";
+import type { LoginInput, RegisterInput, Registered, SessionState, SignedIn, TokenInput, TokenPair, User } from "./types";
 
-export type Mode = "browser" | "bearer";
+/**
+ * The two kinds of client Bastion serves. `browser`: the HttpOnly session cookie plus a CSRF
+ * header (an SPA in a browser). `app`: a bearer access token plus a rotating refresh token, held
+ * in memory (a Node script, a native app).
+ */
+export type Mode = "browser" | "app";
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** Where the CSRF token comes from: the readable cookie, the last response body, or auto. */
@@ -27,7 +17,7 @@ export type CsrfSource = "auto" | "cookie" | "body";
 export interface ClientOptions {
   /** Origin (and optional path prefix) of the API; "" means the page's own origin. */
   baseUrl?: string;
-  /** `browser`: cookie session + CSRF (SPAs). `bearer`: access + refresh tokens (Node scripts). */
+  /** `browser` (the default): cookie session + CSRF. `app`: access + refresh tokens. */
   mode?: Mode;
   /** The fetch to use; defaults to the global one. */
   fetch?: typeof fetch;
@@ -38,7 +28,7 @@ export interface ClientOptions {
   /** Browser mode: names of the CSRF cookie and header (Bastion's defaults). */
   csrfCookie?: string;
   csrfHeader?: string;
-  /** Bearer mode: tokens obtained earlier (kept in memory only). */
+  /** App mode: tokens obtained earlier (kept in memory only). */
   tokens?: Pick<TokenPair, "access_token" | "refresh_token">;
 }
 
@@ -51,7 +41,7 @@ export interface RequestOptions {
    * "your session expired", so it neither emits `session-expired` nor refreshes tokens.
    */
   credentials?: boolean;
-  /** Bearer mode: send no Authorization header (the token endpoints themselves). */
+  /** App mode: send no Authorization header (the token endpoints themselves). */
   anonymous?: boolean;
   signal?: AbortSignal;
 }
@@ -87,8 +77,8 @@ function isJson(headers: Headers): boolean {
 
 /**
  * A client for a Bastion API. Never stores anything in `localStorage` or `sessionStorage`:
- * in browser mode the credential is the HttpOnly session cookie, in bearer mode the tokens live
- * in this object's memory only.
+ * in browser mode the credential is the HttpOnly session cookie, in app mode the tokens live in
+ * this object's memory only.
  */
 export class BastionClient {
   readonly mode: Mode;
@@ -101,7 +91,6 @@ export class BastionClient {
   private readonly events = new Emitter<ClientEvents>();
   private bodyCsrfToken: string | null = null;
   private currentUser: User | null = null;
-  private signedIn = false;
   private accessToken: string | null;
   private refreshToken: string | null;
   private refreshing: Promise<boolean> | null = null;
@@ -120,7 +109,6 @@ export class BastionClient {
     this.csrfHeader = options.csrfHeader ?? "X-XSRF-TOKEN";
     this.accessToken = options.tokens?.access_token || null;
     this.refreshToken = options.tokens?.refresh_token || null;
-    this.signedIn = this.accessToken !== null;
   }
 
   /** Subscribe to `session-expired` or `user-changed`; returns the unsubscribe function. */
@@ -133,6 +121,15 @@ export class BastionClient {
     return this.currentUser;
   }
 
+  /**
+   * Whether this client holds a sign-in: a user (browser mode) or an access token (app mode).
+   * Derived from the credential itself, so it cannot disagree with it; a 401 on an
+   * authenticated call reports `session-expired` only when this was true.
+   */
+  get signedIn(): boolean {
+    return this.currentUser !== null || this.accessToken !== null;
+  }
+
   /** The CSRF token that unsafe requests will carry (null when none is known yet). */
   csrfToken(): string | null {
     if (this.csrfSource !== "body") {
@@ -143,7 +140,7 @@ export class BastionClient {
     return this.bodyCsrfToken;
   }
 
-  /** Bearer mode: the tokens held in memory (for a script that wants to hand them on). */
+  /** App mode: the tokens held in memory (for a script that wants to hand them on). */
   tokens(): { access_token: string | null; refresh_token: string | null } {
     return { access_token: this.accessToken, refresh_token: this.refreshToken };
   }
@@ -164,7 +161,7 @@ export class BastionClient {
         return this.afterAuthFailure(await this.settle(() => this.send<T>(method, path, options)), options);
       }
       if (
-        this.mode === "bearer" &&
+        this.mode === "app" &&
         error.status === 401 &&
         !options.credentials &&
         this.refreshToken !== null &&
@@ -198,7 +195,6 @@ export class BastionClient {
 
   private expire(error: ApiError): void {
     const wasSignedIn = this.signedIn;
-    this.signedIn = false;
     this.accessToken = null;
     this.refreshToken = null;
     if (this.currentUser !== null) {
@@ -274,7 +270,6 @@ export class BastionClient {
   }
 
   private setUser(user: User | null): void {
-    this.signedIn = user !== null;
     const changed = (this.currentUser?.id ?? null) !== (user?.id ?? null);
     this.currentUser = user;
     if (changed) this.events.emit("user-changed", user);
@@ -309,9 +304,8 @@ export class BastionClient {
         this.refreshToken = data.refresh_token;
         return true;
       } catch {
-        // The refresh token is dead too (revoked, reused, expired): the session is over.
-        this.accessToken = null;
-        this.refreshToken = null;
+        // The refresh token is dead too (revoked, reused, expired): the session is over. The
+        // caller's 401 ends it (expire), which still sees the tokens and so reports the expiry.
         return false;
       } finally {
         this.refreshing = null;
@@ -356,7 +350,7 @@ export class BastionClient {
       this.setUser(data.user);
       return data;
     },
-    /** Sign out: ends the server-side session (in bearer mode, the token's session). */
+    /** Sign out: ends the server-side session (in app mode, the token's session). */
     logout: async (): Promise<void> => {
       try {
         await this.request<undefined>("POST", "/api/auth/logout", { credentials: true });
@@ -370,7 +364,7 @@ export class BastionClient {
     },
   };
 
-  // ---- bearer tokens (issue 5) ---------------------------------------------------------------
+  // ---- app clients: tokens -----------------------------------------------------------------
 
   readonly token = {
     /** `POST /api/token`: exchange a password for an access + refresh token pair (in memory). */
@@ -382,46 +376,21 @@ export class BastionClient {
       });
       this.accessToken = data.access_token;
       this.refreshToken = data.refresh_token;
-      this.signedIn = true;
       return data;
     },
-    /** Refresh now (normally automatic on an `invalid_token` 401). */
-    refresh: (): Promise<boolean> => this.refreshOnce(this.accessToken),
+    /** Refresh now (normally automatic on an `invalid_token` 401); false forgets the dead tokens. */
+    refresh: async (): Promise<boolean> => {
+      const refreshed = await this.refreshOnce(this.accessToken);
+      if (!refreshed) {
+        this.accessToken = null;
+        this.refreshToken = null;
+      }
+      return refreshed;
+    },
     /** Forget the tokens held in memory. */
     forget: (): void => {
       this.accessToken = null;
       this.refreshToken = null;
-      this.signedIn = false;
-    },
-  };
-
-  // ---- articles (issue 3) --------------------------------------------------------------------
-
-  readonly articles = {
-    list: async (query: ArticleQuery = {}, signal?: AbortSignal): Promise<ArticlePage> => {
-      const { data } = await this.request<ArticlePage>("GET", "/api/articles", { query: { ...query }, signal });
-      return data;
-    },
-    get: async (id: number, signal?: AbortSignal): Promise<Tagged<Article>> => {
-      const { data, headers } = await this.request<Article>("GET", `/api/articles/${id}`, { signal });
-      return { data, etag: headers.get("ETag") };
-    },
-    create: async (input: ArticleCreate): Promise<Tagged<Article>> => {
-      const { data, headers } = await this.request<Article>("POST", "/api/articles", { body: input });
-      return { data, etag: headers.get("ETag") };
-    },
-    /** Partial update; pass the ETag you read as `ifMatch` so a concurrent edit answers 412. */
-    update: async (id: number, input: ArticleUpdate, ifMatch?: string | null): Promise<Tagged<Article>> => {
-      const { data, headers } = await this.request<Article>("PATCH", `/api/articles/${id}`, {
-        body: input,
-        headers: ifMatch ? { "If-Match": ifMatch } : {},
-      });
-      return { data, etag: headers.get("ETag") };
-    },
-    remove: async (id: number, ifMatch?: string | null): Promise<void> => {
-      await this.request<undefined>("DELETE", `/api/articles/${id}`, {
-        headers: ifMatch ? { "If-Match": ifMatch } : {},
-      });
     },
   };
 }

@@ -1,20 +1,13 @@
-/** One invalid input field, as the server reports it in a problem document's `errors`. */
-export interface FieldError {
-  field: string;
-  code: string;
-  message: string;
-}
+import type { components } from "./schema.gen";
 
-/** An RFC 9457 problem document (`application/problem+json`) as Bastion renders every error. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: FieldError[];
-  [extra: string]: unknown;
-}
+/** One invalid input field, as the server reports it in a problem document's `errors`. */
+export type FieldError = components["schemas"]["ProblemField"];
+
+/**
+ * An RFC 9457 problem document (`application/problem+json`) as Bastion renders every error,
+ * plus whatever extension members a particular error carries (`csrf_token`, ...).
+ */
+export type Problem = components["schemas"]["ProblemDetails"] & { [extra: string]: unknown };
 
 /**
  * Every failed API call rejects with an `ApiError`: the HTTP status, the server's stable `code`

@@ -1,9 +1,11 @@
 import { useEffect, useState, type FormEvent } from "react";
-import type { Article, Page } from "../../client/src";
+import type { ArticlePage } from "../api";
 import { Pagination } from "../components/Pagination";
 import { PageHeading } from "../components/PageHeading";
-import { useApi } from "../context";
-import { formatDate, formFailure } from "../forms";
+import { ResourceStatus } from "../components/ResourceStatus";
+import { useArticles } from "../context";
+import { formatDate } from "../forms";
+import { useResource } from "../hooks/useResource";
 import { Link, useRouter, useSearchParams } from "../router";
 
 const PER_PAGE = 20;
@@ -16,36 +18,20 @@ function listPath(page: number, author: string): string {
   return query ? `/?${query}` : "/";
 }
 
-type State =
-  | { kind: "loading" }
-  | { kind: "error"; message: string }
-  | { kind: "loaded"; page: Page<Article> };
-
 export default function ArticleListPage() {
-  const api = useApi();
+  const articles = useArticles();
   const { navigate } = useRouter();
   const params = useSearchParams();
   const author = (params.get("author") ?? "").trim();
   const requested = Number.parseInt(params.get("page") ?? "1", 10);
   const page = Number.isSafeInteger(requested) && requested >= 1 ? requested : 1;
-  const [state, setState] = useState<State>({ kind: "loading" });
+  const { state, reload } = useResource(
+    (signal) => articles.list({ page, per_page: PER_PAGE, author: author || undefined }, signal),
+    [articles, page, author],
+  );
   const [authorInput, setAuthorInput] = useState(author);
-  const [reload, setReload] = useState(0);
 
   useEffect(() => setAuthorInput(author), [author]);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setState({ kind: "loading" });
-    api.articles
-      .list({ page, per_page: PER_PAGE, author: author || undefined }, controller.signal)
-      .then((result) => setState({ kind: "loaded", page: result }))
-      .catch((error: unknown) => {
-        if (controller.signal.aborted) return;
-        setState({ kind: "error", message: formFailure(error, []).message });
-      });
-    return () => controller.abort();
-  }, [api, page, author, reload]);
 
   function filter(event: FormEvent) {
     event.preventDefault();
@@ -70,25 +56,13 @@ export default function ArticleListPage() {
         {author && <Link to="/">Show all articles</Link>}
       </form>
 
-      {state.kind === "loading" && (
-        <p className="loading" aria-live="polite">
-          Loading articles…
-        </p>
-      )}
-      {state.kind === "error" && (
-        <div role="alert" className="form-alert">
-          <p>Could not load the articles. {state.message}</p>
-          <button type="button" onClick={() => setReload((n) => n + 1)}>
-            Try again
-          </button>
-        </div>
-      )}
-      {state.kind === "loaded" && <ArticleList result={state.page} author={author} page={page} />}
+      <ResourceStatus state={state} loading="Loading articles…" failure="Could not load the articles." retry={reload} />
+      {state.kind === "ready" && <ArticleList result={state.value} author={author} page={page} />}
     </>
   );
 }
 
-function ArticleList({ result, author, page }: { result: Page<Article>; author: string; page: number }) {
+function ArticleList({ result, author, page }: { result: ArticlePage; author: string; page: number }) {
   if (result.total === 0) {
     return (
       <div className="empty">

@@ -1,14 +1,13 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
 import { PageHeading } from "../components/PageHeading";
 import { useApi } from "../context";
-import { fieldLines, formFailure, type FieldErrors } from "../forms";
+import type { FieldErrors } from "../forms";
+import { useForm } from "../hooks/useForm";
 import { Link, useRouter } from "../router";
 
 type RegisterField = "email" | "username" | "password";
 const FIELDS = ["email", "username", "password"] as const;
-const LABELS: Record<RegisterField, string> = { email: "Email", username: "Username", password: "Password" };
 const REQUIRED: Record<RegisterField, string> = {
   email: "Enter your email address.",
   username: "Choose a username.",
@@ -18,97 +17,54 @@ const REQUIRED: Record<RegisterField, string> = {
 export function RegisterPage() {
   const api = useApi();
   const { navigate } = useRouter();
-  const [values, setValues] = useState<Record<RegisterField, string>>({ email: "", username: "", password: "" });
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const [errors, setErrors] = useState<FieldErrors<RegisterField>>({});
-  const [attempt, setAttempt] = useState(0);
-  const refs = {
-    email: useRef<HTMLInputElement & HTMLTextAreaElement>(null),
-    username: useRef<HTMLInputElement & HTMLTextAreaElement>(null),
-    password: useRef<HTMLInputElement & HTMLTextAreaElement>(null),
-  };
+  const form = useForm({
+    fields: FIELDS,
+    labels: { email: "Email", username: "Username", password: "Password" },
+    initial: { email: "", username: "", password: "" },
+  });
 
-  useEffect(() => {
-    if (attempt === 0) return;
-    const first = FIELDS.find((field) => errors[field]);
-    if (first) refs[first].current?.focus();
-  }, [attempt, errors]);
-
-  const set = (field: RegisterField) => (value: string) => setValues((v) => ({ ...v, [field]: value }));
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
-    const missing: FieldErrors<RegisterField> = {};
-    for (const field of FIELDS) if (!values[field].trim()) missing[field] = REQUIRED[field];
-    if (Object.keys(missing).length > 0) {
-      setErrors(missing);
-      setMessage(Object.keys(missing).length === 1 ? "Please correct the error below." : "Please correct the errors below.");
-      setAttempt((n) => n + 1);
-      return;
-    }
-    setBusy(true);
-    setMessage(null);
-    setErrors({});
-    try {
-      await api.auth.register({ email: values.email.trim(), username: values.username.trim(), password: values.password });
+  const submit = form.handleSubmit({
+    validate: (values) => {
+      const missing: FieldErrors<RegisterField> = {};
+      for (const field of FIELDS) if (!values[field].trim()) missing[field] = REQUIRED[field];
+      return missing;
+    },
+    action: async ({ email, username, password }) => {
+      await api.auth.register({ email: email.trim(), username: username.trim(), password });
       navigate("/", { replace: true });
-    } catch (error) {
-      const failure = formFailure(error, FIELDS);
-      setMessage(failure.message);
-      setErrors(failure.fields);
-      setAttempt((n) => n + 1);
-      setBusy(false);
-    }
-  }
+    },
+  });
 
   return (
-    <>
+    <div className="signin">
       <PageHeading>Create an account</PageHeading>
-      {message && <FormAlert message={message} fieldMessages={fieldLines(errors, LABELS)} />}
-      <form className="form" noValidate onSubmit={submit} aria-busy={busy}>
-        <Field
-          id="register-email"
-          label={LABELS.email}
-          type="email"
-          value={values.email}
-          onChange={set("email")}
-          error={errors.email}
-          autoComplete="email"
-          required
-          inputRef={refs.email}
-        />
+      {form.message && <FormAlert message={form.message} fieldMessages={form.fieldMessages} />}
+      <form className="form" noValidate onSubmit={(event) => void submit(event)} aria-busy={form.busy}>
+        <Field id="register-email" type="email" {...form.field("email")} autoComplete="email" required />
         <Field
           id="register-username"
-          label={LABELS.username}
-          value={values.username}
-          onChange={set("username")}
-          error={errors.username}
+          {...form.field("username")}
           hint="3 to 32 letters, digits, '.', '_' or '-'. Others see it on your articles."
           autoComplete="username"
           required
-          inputRef={refs.username}
         />
         <Field
           id="register-password"
-          label={LABELS.password}
           type="password"
-          value={values.password}
-          onChange={set("password")}
-          error={errors.password}
+          {...form.field("password")}
           hint="Use a long passphrase that you do not use anywhere else."
           autoComplete="new-password"
           required
-          inputRef={refs.password}
         />
-        <button type="submit" className="button-primary">
-          Create account
-        </button>
+        <div className="actions">
+          <button type="submit" className="button-primary">
+            Create account
+          </button>
+        </div>
       </form>
       <p>
         Already have an account? <Link to="/login">Sign in</Link>
       </p>
-    </>
+    </div>
   );
 }

@@ -1,6 +1,6 @@
 import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
-import { createClient, type User } from "../../client/src";
+import { createClient, type User } from "@bastion/client";
 import { fakeServer, type Handler } from "../../client/test/fake-server";
 import { ApiContext, SessionContext } from "../context";
 import { href, Router } from "../router";

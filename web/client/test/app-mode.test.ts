@@ -4,16 +4,16 @@ import { ARTICLE, fakeServer, json, problem } from "./fake-server";
 
 const EXPIRED = { "WWW-Authenticate": 'Bearer error="invalid_token", error_description="expired"' };
 
-describe("bearer mode", () => {
+describe("app mode", () => {
   it("obtains tokens with POST /api/token and sends Authorization: Bearer, no cookies, no CSRF", async () => {
     const server = fakeServer((request) =>
       request.url.endsWith("/api/token")
         ? json(200, { access_token: "a1", refresh_token: "r1", token_type: "Bearer", expires_in: 600 })
         : json(201, ARTICLE),
     );
-    const api = createClient({ mode: "bearer", baseUrl: "https://api.example", fetch: server.fetch });
+    const api = createClient({ mode: "app", baseUrl: "https://api.example", fetch: server.fetch });
     await api.token.obtain({ identity: "ada", password: "pw" });
-    await api.articles.create({ title: "t", body: "b" });
+    await api.request("POST", "/api/articles", { body: { title: "t", body: "b" } });
     expect(server.sent.map((r) => [r.url, r.headers.get("Authorization"), r.headers.get("X-XSRF-TOKEN"), r.credentials])).toEqual([
       ["https://api.example/api/token", null, null, "omit"],
       ["https://api.example/api/articles", "Bearer a1", null, "omit"],
@@ -37,12 +37,12 @@ describe("bearer mode", () => {
         : problem(401, "invalid_token", {}, EXPIRED);
     });
     const api = createClient({
-      mode: "bearer",
+      mode: "app",
       fetch: server.fetch,
       tokens: { access_token: "a1", refresh_token: "r1" },
     });
     valid = "a-expired"; // the server no longer accepts a1
-    const results = await Promise.all([1, 2, 3, 4, 5].map((id) => api.articles.get(id)));
+    const results = await Promise.all([1, 2, 3, 4, 5].map((id) => api.request("GET", `/api/articles/${id}`)));
     expect(results.map((r) => r.data)).toEqual([ARTICLE, ARTICLE, ARTICLE, ARTICLE, ARTICLE]);
     expect(refreshes).toBe(1);
     expect(server.sent.filter((r) => r.url === "/api/token/refresh")).toHaveLength(1);
@@ -69,10 +69,10 @@ describe("bearer mode", () => {
       }
       return request.headers.get("Authorization") === `Bearer ${valid}` ? json(200, ARTICLE) : problem(401, "invalid_token", {}, EXPIRED);
     });
-    const api = createClient({ mode: "bearer", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
+    const api = createClient({ mode: "app", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
     valid = "expired";
-    const slow = api.articles.get(99);
-    await api.articles.get(1); // 401 -> refresh -> a2
+    const slow = api.request("GET", `/api/articles/${99}`);
+    await api.request("GET", `/api/articles/${1}`); // 401 -> refresh -> a2
     releaseSlow();
     expect((await slow).data).toEqual(ARTICLE);
     expect(refreshes).toBe(1);
@@ -91,10 +91,10 @@ describe("bearer mode", () => {
       }
       return problem(401, "invalid_token", {}, EXPIRED); // never accepts anything
     });
-    const api = createClient({ mode: "bearer", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
+    const api = createClient({ mode: "app", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
     const expired: ApiError[] = [];
     api.on("session-expired", (e) => expired.push(e));
-    await expect(api.articles.get(1)).rejects.toMatchObject({ status: 401, code: "invalid_token" });
+    await expect(api.request("GET", `/api/articles/${1}`)).rejects.toMatchObject({ status: 401, code: "invalid_token" });
     expect(refreshes).toBe(1);
     expect(server.sent).toHaveLength(3);
     expect(expired).toHaveLength(1);
@@ -104,10 +104,10 @@ describe("bearer mode", () => {
     const server = fakeServer((request) =>
       request.url === "/api/token/refresh" ? problem(401, "invalid_grant") : problem(401, "invalid_token", {}, EXPIRED),
     );
-    const api = createClient({ mode: "bearer", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
+    const api = createClient({ mode: "app", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
     const expired: string[] = [];
     api.on("session-expired", (e) => expired.push(e.code));
-    const results = await Promise.allSettled([api.articles.get(1), api.articles.get(2)]);
+    const results = await Promise.allSettled([api.request("GET", `/api/articles/${1}`), api.request("GET", `/api/articles/${2}`)]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect(server.sent.filter((r) => r.url === "/api/token/refresh")).toHaveLength(1);
     expect(expired).toEqual(["invalid_token"]);
@@ -118,15 +118,15 @@ describe("bearer mode", () => {
     const server = fakeServer((request) =>
       request.url.endsWith("/1") ? problem(401, "not_authenticated") : problem(403, "forbidden"),
     );
-    const api = createClient({ mode: "bearer", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
-    await expect(api.articles.get(1)).rejects.toMatchObject({ status: 401 });
-    await expect(api.articles.get(2)).rejects.toMatchObject({ status: 403 });
+    const api = createClient({ mode: "app", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
+    await expect(api.request("GET", `/api/articles/${1}`)).rejects.toMatchObject({ status: 401 });
+    await expect(api.request("GET", `/api/articles/${2}`)).rejects.toMatchObject({ status: 403 });
     expect(server.sent.map((r) => r.url)).toEqual(["/api/articles/1", "/api/articles/2"]);
   });
 
   it("obtain with a wrong password rejects with invalid_credentials and does not try to refresh", async () => {
     const server = fakeServer(() => problem(401, "invalid_credentials", {}, EXPIRED));
-    const api = createClient({ mode: "bearer", fetch: server.fetch, tokens: { access_token: "a0", refresh_token: "r0" } });
+    const api = createClient({ mode: "app", fetch: server.fetch, tokens: { access_token: "a0", refresh_token: "r0" } });
     await expect(api.token.obtain({ identity: "ada", password: "bad" })).rejects.toMatchObject({ code: "invalid_credentials" });
     expect(server.sent).toHaveLength(1);
     expect(server.sent[0]!.headers.get("Authorization")).toBeNull();
@@ -134,7 +134,7 @@ describe("bearer mode", () => {
 
   it("logout sends the access token (ending that session) and forgets both tokens", async () => {
     const server = fakeServer(() => new Response(null, { status: 204 }));
-    const api = createClient({ mode: "bearer", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
+    const api = createClient({ mode: "app", fetch: server.fetch, tokens: { access_token: "a1", refresh_token: "r1" } });
     await api.auth.logout();
     expect(server.sent.map((r) => [r.method, r.url, r.headers.get("Authorization")])).toEqual([
       ["POST", "/api/auth/logout", "Bearer a1"],
