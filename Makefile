@@ -39,8 +39,8 @@ test: setup setup-system web
 	scripts/run-tests
 
 lint: setup
-	$(VENV)/bin/ruff check src app tests
-	$(VENV)/bin/ruff format --check src app tests
+	$(VENV)/bin/ruff check src app tests examples
+	$(VENV)/bin/ruff format --check src app tests examples
 
 typecheck: setup web/node_modules/.package-lock.json
 	$(VENV)/bin/mypy
