@@ -24,7 +24,7 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build --silent
 
-$(VENV)/.synced: requirements.lock pyproject.toml
+$(VENV)/.synced: requirements.lock pyproject.toml app/pyproject.toml
 	scripts/bootstrap
 	@touch $@
 
@@ -39,8 +39,8 @@ test: setup setup-system web
 	scripts/run-tests
 
 lint: setup
-	$(VENV)/bin/ruff check src app tests
-	$(VENV)/bin/ruff format --check src app tests
+	$(VENV)/bin/ruff check src app tests examples
+	$(VENV)/bin/ruff format --check src app tests examples
 
 typecheck: setup web/node_modules/.package-lock.json
 	$(VENV)/bin/mypy
@@ -52,8 +52,13 @@ bench: setup setup-system
 bench-quick: setup setup-system
 	$(PY) -m tests.bench.run --quick
 
+# One lock for both distributions: the union of the library's (pyproject.toml) and newsroom's
+# (app/pyproject.toml) dependencies plus the dev group. newsroom names flask-bastion, which no
+# index has: app/pyproject.toml's [tool.uv.sources] points it at this checkout, and the lock
+# leaves it out (bootstrap installs both projects editable, without dependencies).
 lock:
-	python -m uv pip compile pyproject.toml --group dev --generate-hashes -o requirements.lock
+	python -m uv pip compile pyproject.toml app/pyproject.toml --group dev --generate-hashes \
+		--no-emit-package flask-bastion -o requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache web/node_modules web/dist

@@ -1,4 +1,8 @@
-"""Alembic environment: the engine comes from newsroom, the metadata from the models."""
+"""Alembic environment: the engine comes from newsroom, the metadata from the models.
+
+The history it runs is newsroom's branch plus the library's ``bastion`` branch
+(``newsroom.migrate.alembic_config`` lists both version locations).
+"""
 
 from __future__ import annotations
 
