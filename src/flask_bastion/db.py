@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import g, has_request_context, request
-from sqlalchemy import DateTime, Engine, Executable, create_engine, event
+from sqlalchemy import DateTime, Engine, Executable, Row, create_engine, event
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -77,11 +77,13 @@ class Database:
         # Requests that may not change state (GET, HEAD, OPTIONS) read in autocommit on
         # PostgreSQL: one round trip per statement instead of BEGIN, SELECT and ROLLBACK. Under
         # READ COMMITTED every statement sees its own snapshot either way, so answers match.
+        self._read_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
         self.read_factory = (
-            sessionmaker(
-                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-                expire_on_commit=False,
-            )
+            sessionmaker(self._read_engine, expire_on_commit=False)
             if self.engine.dialect.name == "postgresql"
             else self.session_factory
         )
@@ -95,6 +97,16 @@ class Database:
             session = (self.read_factory if safe else self.session_factory)()
             setattr(g, _SESSION, session)
         return session
+
+    def read(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row[Any]]:
+        """The rows of one SELECT, on a pooled connection of its own: the credential lookup.
+
+        Finding out who is calling happens before any view and on every request, most of which
+        never open the unit of work; a plain Core read costs a third of an ORM session's
+        set-up. On PostgreSQL it runs in autocommit: one round trip.
+        """
+        with self._read_engine.connect() as connection:
+            return connection.execute(statement, params).all()
 
     def housekeeping(self, statement: Executable, params: dict[str, Any]) -> None:
         """Queue a write that records what this request observed (an expired session found,
@@ -110,7 +122,9 @@ class Database:
         session: Session | None = g.pop(_SESSION, None)
         chores: list[tuple[Executable, dict[str, Any]]] = g.pop(_HOUSEKEEPING, [])
         if session is None:
-            return
+            if not chores:
+                return
+            session = self.session_factory()
         try:
             if chores and not commit:
                 session.rollback()  # the request's own writes go; the chores still run below

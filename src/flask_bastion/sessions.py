@@ -109,7 +109,7 @@ def open_session(
 
 def lookup(db: Database, token: str, *, settings: Settings, now: datetime) -> Principal | None:
     """The principal behind a browser's session token, or None when unknown, expired or off."""
-    rows = db.session.execute(_LOOKUP, {"token_hash": token_hash(token)}).all()
+    rows = db.read(_LOOKUP, {"token_hash": token_hash(token)})
     return _live_principal(db, rows, settings=settings, now=now)
 
 
@@ -121,7 +121,7 @@ def for_access_token(
     A token names its session and user: both must match a live app session, so logout,
     deactivation or ending the session elsewhere cut its access tokens off at once.
     """
-    rows = db.session.execute(_BY_SESSION_ID, {"sid": claims.session_id}).all()
+    rows = db.read(_BY_SESSION_ID, {"sid": claims.session_id})
     if not rows or rows[0].kind != APP_KIND or str(rows[0].user_id) != claims.subject:
         return None
     return _live_principal(db, rows, settings=settings, now=now)
