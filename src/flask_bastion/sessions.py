@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .config import Settings
 from .db import Database, rowcount
+from .fast_reads import FastRead
 from .models import AuthSession, Role, User, user_roles
 from .principal import Principal
 from .security.access_tokens import AccessClaims
@@ -43,8 +44,8 @@ _PRINCIPAL = select(
     .outerjoin(user_roles, user_roles.c.user_id == _u.c.id)
     .outerjoin(_r, _r.c.id == user_roles.c.role_id)
 )
-_LOOKUP = _PRINCIPAL.where(_s.c.token_hash == bindparam("token_hash"))
-_BY_SESSION_ID = _PRINCIPAL.where(_s.c.id == bindparam("sid"))
+_LOOKUP = FastRead(_PRINCIPAL.where(_s.c.token_hash == bindparam("token_hash")))
+_BY_SESSION_ID = FastRead(_PRINCIPAL.where(_s.c.id == bindparam("sid")))
 _TOUCH = update(_s).where(_s.c.id == bindparam("sid")).values(last_seen_at=bindparam("now"))
 _DROP = delete(_s).where(_s.c.id == bindparam("sid"))
 
