@@ -138,6 +138,7 @@ def _principal(app: Flask, who: Member) -> Principal:
     state = app.extensions["bastion"]
     cookie = who.client.get_cookie(state.settings.session_cookie_name)
     assert cookie is not None
-    principal = lookup(state.db.engine, cookie.value, settings=state.settings, now=clock.now())
+    with app.app_context():  # a unit of work of its own, ended before the editors start
+        principal = lookup(state.db, cookie.value, settings=state.settings, now=clock.now())
     assert principal is not None
     return principal
