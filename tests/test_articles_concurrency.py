@@ -74,7 +74,7 @@ def test_compare_and_swap_when_both_passed_the_etag_check(app: Flask, alice: Mem
     with app.app_context():
         engine = current_bastion().db.engine
         with engine.connect() as probe:
-            etag = articles.get_article(probe, article_id).etag
+            seen = articles.get_article(probe, article_id).revision
         principal = _principal(app, alice)
         outcome: dict[str, Any] = {}
         second_pid: list[int] = []
@@ -88,7 +88,7 @@ def test_compare_and_swap_when_both_passed_the_etag_check(app: Flask, alice: Mem
                         principal,
                         article_id,
                         ArticleUpdate(title="second"),
-                        if_match={etag.strip('"')},
+                        expected={seen},
                         now=clock.now(),
                     )
                 outcome["result"] = "won"
@@ -103,7 +103,7 @@ def test_compare_and_swap_when_both_passed_the_etag_check(app: Flask, alice: Mem
                 principal,
                 article_id,
                 ArticleUpdate(title="first"),
-                if_match={etag.strip('"')},
+                expected={seen},
                 now=clock.now(),
             )
             thread = threading.Thread(target=second_editor, daemon=True)
