@@ -117,6 +117,12 @@ class AdminUserPublic(Output):
     created_at: datetime
     last_login_at: datetime | None
 
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_names(cls, value: Any) -> list[str]:
+        # A user's Role rows or plain names: either way, names in a stable order.
+        return sorted(getattr(role, "name", role) for role in value)
+
 
 class AdminUserPage(Page[AdminUserPublic]):
     pass

@@ -3,84 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flask_bastion import Principal
 from flask_bastion.identity import identity_key
-from flask_bastion.models import Role, User, user_roles
+from flask_bastion.models import Role, User
 from flask_bastion.sessions import revoke_all_for_user
 
 from ..errors import SelfLockout, UserNotFound
 from ..policy import ADMIN
-from ..schemas import AdminUserPage, AdminUserPublic, AdminUserQuery, AdminUserUpdate
-from .articles import LIKE_ESCAPE, MAX_ID, Record, escape_like, pages_for
-
-_u = cast(Table, User.__table__)
-_r = cast(Table, Role.__table__)
-_USER_COLUMNS = (
-    _u.c.id,
-    _u.c.email,
-    _u.c.username,
-    _u.c.active,
-    _u.c.created_at,
-    _u.c.last_login_at,
-)
+from ..queries import LIKE_ESCAPE, MAX_ID, NumberedPage, escape_like, offset_of
+from ..schemas import AdminUserQuery, AdminUserUpdate
 
 
-def list_users(db: Session, query: AdminUserQuery) -> AdminUserPage:
-    """A page of users in sign-up order, optionally those whose email or username contains q."""
+def list_users(db: Session, query: AdminUserQuery) -> NumberedPage[User]:
+    """A page of users in sign-up order, optionally those whose email or username contains q.
+
+    Their roles come with them in one more query for the whole page (``User.roles`` loads by
+    ``selectin``), never one per user.
+    """
     conditions = []
     if query.q:
         # The keys are NFKC-casefolded, so the search is case-insensitive the same way sign-in is.
         pattern = f"%{escape_like(identity_key(query.q))}%"
         conditions.append(
             or_(
-                _u.c.email_key.like(pattern, escape=LIKE_ESCAPE),
-                _u.c.username_key.like(pattern, escape=LIKE_ESCAPE),
+                User.email_key.like(pattern, escape=LIKE_ESCAPE),
+                User.username_key.like(pattern, escape=LIKE_ESCAPE),
             )
         )
-    total = db.execute(select(func.count()).select_from(_u).where(*conditions)).scalar_one()
-    offset = (query.page - 1) * query.per_page
-    rows: Sequence[Record] = ()
-    roles: dict[int, list[str]] = {}
+    total = db.execute(select(func.count()).select_from(User).where(*conditions)).scalar_one()
+    offset = offset_of(query.page, query.per_page)
+    users: Sequence[User] = ()
     if offset < total:
-        rows = db.execute(
-            select(*_USER_COLUMNS)
-            .where(*conditions)
-            .order_by(_u.c.id)
-            .limit(query.per_page)
-            .offset(offset)
+        users = db.scalars(
+            select(User).where(*conditions).order_by(User.id).limit(query.per_page).offset(offset)
         ).all()
-        role_rows = db.execute(
-            select(user_roles.c.user_id, _r.c.name)
-            .join(_r, _r.c.id == user_roles.c.role_id)
-            .where(user_roles.c.user_id.in_([row.id for row in rows]))
-            .order_by(_r.c.name)
-        ).all()
-        for user_id, name in role_rows:
-            roles.setdefault(user_id, []).append(name)
-    return AdminUserPage(
-        items=[
-            AdminUserPublic(
-                id=row.id,
-                email=row.email,
-                username=row.username,
-                roles=roles.get(row.id, []),
-                active=row.active,
-                created_at=row.created_at,
-                last_login_at=row.last_login_at,
-            )
-            for row in rows
-        ],
-        page=query.page,
-        per_page=query.per_page,
-        total=total,
-        pages=pages_for(total, query.per_page),
-    )
+    return NumberedPage(users, query.page, query.per_page, total)
 
 
 def roles_named(db: Session, names: Sequence[str]) -> list[Role]:
@@ -97,18 +59,6 @@ def roles_named(db: Session, names: Sequence[str]) -> list[Role]:
             role = db.scalars(select(Role).where(Role.name == name)).one()
         found[name] = role
     return [found[name] for name in names]
-
-
-def public_user(user: User) -> AdminUserPublic:
-    return AdminUserPublic(
-        id=user.id,
-        email=user.email,
-        username=user.username,
-        roles=user.role_names,
-        active=user.active,
-        created_at=user.created_at,
-        last_login_at=user.last_login_at,
-    )
 
 
 def update_user(

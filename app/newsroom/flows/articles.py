@@ -1,7 +1,8 @@
 """Article rules: list, read, write and delete, with ownership and optimistic locking. No HTTP.
 
-Reads and writes go through SQLAlchemy Core on one connection: a list page is one joined query
-plus one COUNT, with no ORM object graph in between.
+Reads and writes go through SQLAlchemy Core on the request's session: a list page is one joined
+query plus one COUNT, with no ORM object graph in between. The flows hand back plain values
+(``StoredArticle``, pages of them); views map those to response models and entity tags.
 """
 
 from __future__ import annotations
@@ -9,13 +10,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypeAlias, cast
+from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Row,
     Select,
     String,
     Table,
@@ -41,21 +41,8 @@ from .. import cursors
 from ..errors import ArticleNotFound, NotArticleEditor
 from ..models import Article
 from ..policy import may_edit_article
-from ..schemas import (
-    CURSOR_SORTS,
-    ArticleCreate,
-    ArticleCursorPage,
-    ArticleListQuery,
-    ArticlePage,
-    ArticlePublic,
-    ArticleUpdate,
-    AuthorPublic,
-)
-
-Record: TypeAlias = Row[*tuple[Any, ...]]
-# articles.id is a 32-bit INTEGER on PostgreSQL: larger ids cannot exist, so never query them.
-MAX_ID = 2**31 - 1
-LIKE_ESCAPE = "\\"
+from ..queries import LIKE_ESCAPE, MAX_ID, NumberedPage, Record, escape_like, offset_of
+from ..schemas import CURSOR_SORTS, ArticleCreate, ArticleListQuery, ArticleUpdate
 
 _a = cast(Table, Article.__table__)
 _u = cast(Table, User.__table__)
@@ -86,46 +73,61 @@ _ORDER = {
 }
 
 
-@dataclass(frozen=True)
-class Versioned:
-    """An article and the entity tag of the version it was read or written at."""
-
-    article: ArticlePublic
-    etag: str
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: int
+    username: str
 
 
-def etag_of(row_id: int, version: int, created_at: datetime) -> str:
-    # created_at tells apart a new article that reuses a deleted one's id (SQLite may do that).
-    micros = (created_at - cursors.EPOCH) // timedelta(microseconds=1)
-    return f"{row_id}-{version}-{micros:x}"
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One version of one article: what a writer last saw, and may require to be current.
+
+    ``created_at`` tells apart a new article that reuses a deleted one's id (SQLite may do that).
+    """
+
+    id: int
+    version: int
+    created_at: datetime
 
 
-def escape_like(text: str) -> str:
-    """``text`` as a literal inside a LIKE pattern: the escape char, % and _ lose their meaning."""
-    return (
-        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
-        .replace("%", LIKE_ESCAPE + "%")
-        .replace("_", LIKE_ESCAPE + "_")
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored, at the version it was read or written at."""
+
+    id: int
+    title: str
+    body: str
+    author: Author
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def revision(self) -> Revision:
+        return Revision(self.id, self.version, self.created_at)
+
+
+@dataclass(frozen=True, slots=True)
+class CursorPage:
+    """One cursor page, and the cursor that continues after it (None on the last page)."""
+
+    items: Sequence[StoredArticle]
+    next_cursor: str | None
+
+
+def _article(row: Record, author: Author) -> StoredArticle:
+    return StoredArticle(
+        row.id, row.title, row.body, author, row.created_at, row.updated_at, row.version
     )
 
 
-def _item(row: Record) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "title": row.title,
-        "body": row.body,
-        "author": {"id": row.author_id, "username": row.username},
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
+def _read(row: Record) -> StoredArticle:
+    return _article(row, Author(row.author_id, row.username))
 
 
-def _public(row: Record) -> ArticlePublic:
-    return ArticlePublic.model_validate(_item(row))
-
-
-def _versioned(row: Record) -> Versioned:
-    return Versioned(_public(row), etag_of(row.id, row.version, row.created_at))
+def _revision(row: Record) -> Revision:
+    return Revision(row.id, row.version, row.created_at)
 
 
 def _conditions(by_author: bool, searching: bool) -> list[ColumnElement[bool]]:
@@ -186,35 +188,23 @@ def _filter_params(query: ArticleListQuery) -> dict[str, Any]:
     return params
 
 
-def pages_for(total: int, per_page: int) -> int:
-    return -(-total // per_page)
-
-
-def list_page(db: Session, query: ArticleListQuery) -> ArticlePage:
+def list_page(db: Session, query: ArticleListQuery) -> NumberedPage[StoredArticle]:
     """One numbered page; a page past the last one is empty, not an error."""
     count, page_stmt = _page_statements(query.sort, bool(query.author), bool(query.q))
     params = _filter_params(query)
     total = db.execute(count, params).scalar_one()
-    offset = (query.page - 1) * query.per_page
+    offset = offset_of(query.page, query.per_page)
     rows: Sequence[Record] = ()
     if offset < total:
         rows = db.execute(page_stmt, {**params, "limit": query.per_page, "offset": offset}).all()
-    return ArticlePage.model_validate(
-        {
-            "items": [_item(row) for row in rows],
-            "page": query.page,
-            "per_page": query.per_page,
-            "total": total,
-            "pages": pages_for(total, query.per_page),
-        }
-    )
+    return NumberedPage([_read(row) for row in rows], query.page, query.per_page, total)
 
 
 def _invalid(field: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(errors=[FieldError(field, code, message)])
 
 
-def list_after_cursor(db: Session, signer: Signer, query: ArticleListQuery) -> ArticleCursorPage:
+def list_after_cursor(db: Session, signer: Signer, query: ArticleListQuery) -> CursorPage:
     """One cursor page: rows after the cursor's (created_at, id), by index, at any depth."""
     if "page" in query.model_fields_set:
         raise _invalid("page", "conflicting_mode", "Use either page or cursor, not both.")
@@ -245,9 +235,7 @@ def list_after_cursor(db: Session, signer: Signer, query: ArticleListQuery) -> A
         rows = rows[: query.per_page]
         last = rows[-1]
         next_cursor = cursors.encode(signer, cursors.Position(query.sort, last.created_at, last.id))
-    return ArticleCursorPage.model_validate(
-        {"items": [_item(row) for row in rows], "next_cursor": next_cursor}
-    )
+    return CursorPage([_read(row) for row in rows], next_cursor)
 
 
 def _fetch(db: Session, article_id: int) -> Record:
@@ -259,13 +247,13 @@ def _fetch(db: Session, article_id: int) -> Record:
     return row
 
 
-def get_article(db: Session, article_id: int) -> Versioned:
-    return _versioned(_fetch(db, article_id))
+def get_article(db: Session, article_id: int) -> StoredArticle:
+    return _read(_fetch(db, article_id))
 
 
 def create_article(
     db: Session, principal: Principal, data: ArticleCreate, *, now: datetime
-) -> Versioned:
+) -> StoredArticle:
     """A new article by ``principal``; the author and timestamps are never the client's to set."""
     stmt = insert(_a).returning(*_RETURNING)
     row = db.execute(
@@ -279,24 +267,16 @@ def create_article(
             "version": 1,
         },
     ).one()
-    article = ArticlePublic(
-        id=row.id,
-        title=row.title,
-        body=row.body,
-        author=AuthorPublic(id=principal.user_id, username=principal.username),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-    return Versioned(article, etag_of(row.id, row.version, row.created_at))
+    return _article(row, Author(principal.user_id, principal.username))
 
 
-def _check_write(principal: Principal, row: Record, if_match: Collection[str] | None) -> bool:
-    """Enforce the edit rule and If-Match; whether the write must compare-and-swap the version."""
+def _check_write(principal: Principal, row: Record, expected: Collection[Revision] | None) -> bool:
+    """Enforce the edit rule and the expected revisions; whether the write must compare-and-swap."""
     if not may_edit_article(principal, row.author_id):
         raise NotArticleEditor()
-    if if_match is None or "*" in if_match:  # "*": any current version will do
+    if expected is None:  # any current version will do
         return False
-    if etag_of(row.id, row.version, row.created_at) not in if_match:
+    if _revision(row) not in expected:
         raise PreconditionFailed()
     return True
 
@@ -307,20 +287,20 @@ def update_article(
     article_id: int,
     changes: ArticleUpdate,
     *,
-    if_match: Collection[str] | None,
+    expected: Collection[Revision] | None,
     now: datetime,
-) -> Versioned:
+) -> StoredArticle:
     """Apply a partial update as the author or an editor/admin.
 
-    With ``if_match`` (the entity tags the client last saw) the write is a compare-and-swap on
-    the version it checked: of two editors holding the same tag exactly one wins, the other
-    gets PreconditionFailed. Without it, the last write wins.
+    With ``expected`` (the revisions the client last saw) the write is a compare-and-swap on the
+    version it checked: of two editors expecting the same revision exactly one wins, the other
+    gets PreconditionFailed. With None, the last write wins.
     """
     row = _fetch(db, article_id)
-    swap = _check_write(principal, row, if_match)
+    swap = _check_write(principal, row, expected)
     values = changes.model_dump(exclude_unset=True)
     if not values:
-        return _versioned(row)
+        return _read(row)
     stmt = update(_a).where(_a.c.id == row.id)
     if swap:
         stmt = stmt.where(_a.c.version == row.version)
@@ -329,15 +309,7 @@ def update_article(
     if written is None:
         # Changed or deleted between our read and our write.
         raise PreconditionFailed() if swap else ArticleNotFound()
-    article = ArticlePublic(
-        id=written.id,
-        title=written.title,
-        body=written.body,
-        author=AuthorPublic(id=row.author_id, username=row.username),
-        created_at=written.created_at,
-        updated_at=written.updated_at,
-    )
-    return Versioned(article, etag_of(written.id, written.version, written.created_at))
+    return _article(written, Author(row.author_id, row.username))
 
 
 def delete_article(
@@ -345,11 +317,11 @@ def delete_article(
     principal: Principal,
     article_id: int,
     *,
-    if_match: Collection[str] | None,
+    expected: Collection[Revision] | None,
 ) -> None:
-    """Delete as the author or an editor/admin; ``if_match`` guards it like an update."""
+    """Delete as the author or an editor/admin; ``expected`` guards it like an update."""
     row = _fetch(db, article_id)
-    swap = _check_write(principal, row, if_match)
+    swap = _check_write(principal, row, expected)
     stmt = delete(_a).where(_a.c.id == row.id)
     if swap:
         stmt = stmt.where(_a.c.version == row.version)

@@ -29,7 +29,7 @@ bp = Blueprint("admin", __name__)
 def list_users(query: AdminUserQuery) -> Response:
     """List users in sign-up order; `q` searches emails and usernames."""
     page = admin.list_users(current_bastion().db.session, query)
-    response = render(page)
+    response = render(AdminUserPage.model_validate(page))
     response.headers["Link"] = page_links(page.page, page.pages)
     return response
 
@@ -50,7 +50,7 @@ def update_user(user_id: int, body: AdminUserUpdate) -> Response:
     """
     actor = require_principal()
     user, ended = admin.update_user(current_bastion().db.session, actor, user_id, body)
-    result = admin.public_user(user)
+    result = AdminUserPublic.model_validate(user)
     record(
         NewsroomEvent.USER_UPDATED_BY_ADMIN,
         actor_id=actor.user_id,

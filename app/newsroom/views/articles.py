@@ -1,8 +1,13 @@
-"""The articles API: thin views that parse, call a flow in flows.articles, and render."""
+"""The articles API: thin views that parse, call a flow in flows.articles, and render.
+
+The HTTP side of optimistic locking lives here: an article's revision travels as a strong
+entity tag (``ETag`` out, ``If-Match`` in); the flow compares revisions, not header text.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from datetime import timedelta
 
 from flask import Blueprint, Response, request
 
@@ -15,23 +20,61 @@ from flask_bastion.views.render import render
 
 from .. import cursors
 from ..flows import articles
-from ..schemas import ArticleCreate, ArticleListing, ArticleListQuery, ArticlePublic, ArticleUpdate
+from ..schemas import (
+    ArticleCreate,
+    ArticleCursorPage,
+    ArticleListing,
+    ArticleListQuery,
+    ArticlePage,
+    ArticlePublic,
+    ArticleUpdate,
+)
 from .links import cursor_links, page_links
 
 bp = Blueprint("articles", __name__)
 
 
-def _if_match() -> Collection[str] | None:
-    """The strong entity tags of If-Match ({"*"} for a star); None when the header is absent."""
+def _etag(revision: articles.Revision) -> str:
+    micros = (revision.created_at - cursors.EPOCH) // timedelta(microseconds=1)
+    return f"{revision.id}-{revision.version}-{micros:x}"
+
+
+# What _etag writes, with bounds that keep the numbers inside what int() and datetime accept.
+_ETAG = re.compile(r"([0-9]{1,10})-([0-9]{1,19})-(-?[0-9a-f]{1,16})")
+
+
+def _revision_named(tag: str) -> articles.Revision | None:
+    """The revision an entity tag names, if it is one this API could have sent."""
+    match = _ETAG.fullmatch(tag)
+    if match is None:
+        return None
+    article_id, version, micros = match.groups()
+    try:
+        created_at = cursors.EPOCH + timedelta(microseconds=int(micros, 16))
+    except OverflowError:
+        return None
+    revision = articles.Revision(int(article_id), int(version), created_at)
+    # Only the exact spelling we send matches, as it did when tags were compared as text.
+    return revision if _etag(revision) == tag else None
+
+
+def _expected_revisions() -> set[articles.Revision] | None:
+    """The revisions If-Match names; None when any will do (no header, or ``*``).
+
+    A header naming nothing this API sent expects a revision that never exists, so it fails.
+    """
     if "If-Match" not in request.headers:
         return None
     tags = request.if_match
-    return {"*"} if tags.star_tag else tags.as_set()
+    if tags.star_tag:
+        return None
+    named = (_revision_named(tag) for tag in tags.as_set())
+    return {revision for revision in named if revision is not None}
 
 
-def _versioned(result: articles.Versioned, status: int = 200) -> Response:
-    response = render(result.article, status)
-    response.set_etag(result.etag)
+def _article(article: articles.StoredArticle, status: int = 200) -> Response:
+    response = render(ArticlePublic.model_validate(article), status)
+    response.set_etag(_etag(article.revision))
     return response
 
 
@@ -52,11 +95,11 @@ def list_articles(query: ArticleListQuery) -> Response:
     db = current_bastion().db.session
     if query.cursor is None:
         page = articles.list_page(db, query)
-        response = render(page)
+        response = render(ArticlePage.model_validate(page))
         response.headers["Link"] = page_links(page.page, page.pages)
         return response
     cursor_page = articles.list_after_cursor(db, signer(cursors.PURPOSE), query)
-    response = render(cursor_page)
+    response = render(ArticleCursorPage.model_validate(cursor_page))
     response.headers["Link"] = cursor_links(cursor_page.next_cursor)
     return response
 
@@ -68,9 +111,11 @@ def list_articles(query: ArticleListQuery) -> Response:
 def create_article(body: ArticleCreate) -> Response:
     """Write an article as the signed-in user."""
     principal = require_principal()
-    result = articles.create_article(current_bastion().db.session, principal, body, now=clock.now())
-    response = _versioned(result, 201)
-    response.headers["Location"] = f"{request.script_root}{request.path}/{result.article.id}"
+    article = articles.create_article(
+        current_bastion().db.session, principal, body, now=clock.now()
+    )
+    response = _article(article, 201)
+    response.headers["Location"] = f"{request.script_root}{request.path}/{article.id}"
     return response
 
 
@@ -81,8 +126,8 @@ def create_article(body: ArticleCreate) -> Response:
 @responds(404, ProblemDetails, "No such article")
 def get_article(article_id: int) -> Response:
     """Read one article (If-None-Match answers 304 when unchanged)."""
-    result = articles.get_article(current_bastion().db.session, article_id)
-    response = _versioned(result)
+    article = articles.get_article(current_bastion().db.session, article_id)
+    response = _article(article)
     response.make_conditional(request)  # 304 when If-None-Match names this version
     return response
 
@@ -101,15 +146,15 @@ def update_article(article_id: int, body: ArticleUpdate) -> Response:
     instead of being overwritten; without `If-Match` the last write wins.
     """
     principal = require_principal()
-    result = articles.update_article(
+    article = articles.update_article(
         current_bastion().db.session,
         principal,
         article_id,
         body,
-        if_match=_if_match(),
+        expected=_expected_revisions(),
         now=clock.now(),
     )
-    return _versioned(result)
+    return _article(article)
 
 
 @bp.delete("/articles/<int:article_id>")
@@ -122,7 +167,7 @@ def delete_article(article_id: int) -> Response:
     """Delete an article (the author, an editor or an admin); honours If-Match."""
     principal = require_principal()
     articles.delete_article(
-        current_bastion().db.session, principal, article_id, if_match=_if_match()
+        current_bastion().db.session, principal, article_id, expected=_expected_revisions()
     )
     return Response(status=204)
 
