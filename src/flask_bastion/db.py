@@ -76,16 +76,13 @@ class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.engine = make_engine(url, **engine_options)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        # Requests that may not change state (GET, HEAD, OPTIONS) read in autocommit on
-        # PostgreSQL: one round trip per statement instead of BEGIN, SELECT and ROLLBACK. Under
-        # READ COMMITTED every statement sees its own snapshot either way, so answers match.
-        self.read_factory = (
-            sessionmaker(
-                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-                expire_on_commit=False,
-            )
-            if self.engine.dialect.name == "postgresql"
-            else self.session_factory
+        # Requests that must not change state (GET, HEAD, OPTIONS: RFC 9110 9.2.1) read in
+        # autocommit: no BEGIN, COMMIT or ROLLBACK around their reads (on PostgreSQL one round
+        # trip per statement). Each statement sees committed data, as under READ COMMITTED.
+        self.read_factory = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            info={_READ_ONLY: True},
         )
 
     @property
@@ -124,6 +121,10 @@ class Database:
                 return
             session = self.session_factory()
         try:
+            if session.info.get(_READ_ONLY):  # autocommit: each statement already stands
+                for statement, params in chores:
+                    session.execute(statement, params)
+                return
             if chores and not commit:
                 session.rollback()  # the request's own writes go; the chores still run below
             for statement, params in chores:
@@ -155,6 +156,7 @@ class Database:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SESSION = "_bastion_db_session"
 _HOUSEKEEPING = "_bastion_db_housekeeping"
+_READ_ONLY = "bastion_read_only"
 
 
 def rowcount(result: object) -> int:

@@ -192,11 +192,14 @@ def list_page(db: Session, query: ArticleListQuery) -> NumberedPage[StoredArticl
     """One numbered page; a page past the last one is empty, not an error."""
     count, page_stmt = _page_statements(query.sort, bool(query.author), bool(query.q))
     params = _filter_params(query)
-    total = db.execute(count, params).scalar_one()
+    # Core statements on the unit of work's own connection: the list is the hottest read, and
+    # the ORM's execution layer adds to it for rows it would not map anyway.
+    conn = db.connection()
+    total = conn.execute(count, params).scalar_one()
     offset = offset_of(query.page, query.per_page)
     rows: Sequence[Record] = ()
     if offset < total:
-        rows = db.execute(page_stmt, {**params, "limit": query.per_page, "offset": offset}).all()
+        rows = conn.execute(page_stmt, {**params, "limit": query.per_page, "offset": offset}).all()
     return NumberedPage([_read(row) for row in rows], query.page, query.per_page, total)
 
 
@@ -229,7 +232,7 @@ def list_after_cursor(db: Session, signer: Signer, query: ArticleListQuery) -> C
             )
         params["after_at"], params["after_id"] = position.created_at, position.id
     stmt = _cursor_statement(query.sort, bool(query.author), bool(query.q), bool(query.cursor))
-    rows = db.execute(stmt, params).all()
+    rows = db.connection().execute(stmt, params).all()  # Core, as in list_page
     next_cursor = None
     if len(rows) > query.per_page:
         rows = rows[: query.per_page]
