@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from flask_bastion import BastionState, User
-from flask_bastion.clock import now
+from flask_bastion import BastionState, User, clock
 from flask_bastion.errors import FieldError, NotFound, ValidationFailed
 from flask_bastion.flows import accounts
 from flask_bastion.identity import identity_key
@@ -58,7 +57,7 @@ def create_user(
     role_names = check_roles(roles)  # before hashing: a typo must not cost an Argon2 round
     data = validate(RegisterInput, {"email": email, "username": username, "password": password})
     with state.db.transaction() as db:
-        user = accounts.register(db, state.passwords, state.settings, data, now=now())
+        user = accounts.register(db, state.passwords, state.settings, data, now=clock.now())
         user.roles = roles_by_name(db, role_names)
     return user
 
