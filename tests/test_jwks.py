@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from flask_bastion import current_bastion
 from flask_bastion.models import SigningKey
+from flask_bastion.testing import Clock
 from newsroom.keys import keys as keys_command
 from tests.conftest import make_app
 from tests.token_helpers import (
-    Clock,
     assert_invalid_token,
     bearer,
     header_of,
@@ -67,9 +67,8 @@ def test_private_keys_are_encrypted_at_rest(app: Flask, pair: dict[str, Any]) ->
 
 
 def test_rotation_overlaps_old_and_new_keys(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     old_kid = header_of(pair["access_token"])["kid"]
     new_kid = rotate(app)
     assert new_kid != old_kid
@@ -96,9 +95,8 @@ def test_another_instance_learns_a_rotation_within_its_cache_period(
     client: FlaskClient,
     pair: dict[str, Any],
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> None:
-    clock = Clock(monkeypatch)
     other = make_app(database_url, SECRET_KEY=app.config["SECRET_KEY"])
     try:
         other_client = other.test_client()
@@ -119,9 +117,8 @@ def test_an_unknown_kid_reloads_the_keys_at_most_once_a_second(
     client: FlaskClient,
     pair: dict[str, Any],
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> None:
-    clock = Clock(monkeypatch)
     other = make_app(
         database_url, SECRET_KEY=app.config["SECRET_KEY"], BASTION_SIGNING_KEY_CACHE_TTL=0
     )

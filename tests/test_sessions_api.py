@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from flask_bastion.testing import Clock
 from tests.conftest import PASSWORD, Auth
 from tests.problems import problem
 from tests.token_helpers import (
-    Clock,
     assert_invalid_token,
     bearer,
     claims_of,
@@ -105,9 +105,8 @@ def test_the_list_never_shows_other_users_sessions(
 
 
 def test_the_list_leaves_out_timed_out_sessions(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(3 * 3600)  # the browser session's idle timeout (2 h) has passed
     fresh = issue(app.test_client())
     listed = app.test_client().get(SESSIONS, headers=bearer(fresh["access_token"])).json
@@ -156,9 +155,8 @@ def test_an_app_can_end_a_browser_session(app: Flask, alice: Auth, phone: dict[s
 
 
 def test_ending_another_session_needs_a_recent_sign_in(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(601)
     response = delete(alice, f"{SESSIONS}/{sid(phone)}")
     assert response.status_code == 401
@@ -168,9 +166,8 @@ def test_ending_another_session_needs_a_recent_sign_in(
 
 
 def test_reauth_unlocks_ending_another_session(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(601)
     assert delete(alice, f"{SESSIONS}/{sid(phone)}").json == REAUTH_REQUIRED
     response = alice.post(REAUTH, {"password": PASSWORD})
@@ -184,9 +181,8 @@ def test_reauth_unlocks_ending_another_session(
 
 
 def test_a_bearer_caller_reauthenticates_too(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(700)
     app_client = app.test_client()
     fresh = app_client.post(
@@ -212,9 +208,8 @@ def test_a_wrong_reauth_password_is_refused(alice: Auth) -> None:
 
 
 def test_ending_the_current_session_needs_no_reauth_and_signs_out(
-    alice: Auth, monkeypatch: pytest.MonkeyPatch
+    alice: Auth, clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     current = browser_session_id(alice)
     clock.advance(3600)
     response = delete(alice, f"{SESSIONS}/{current}")
@@ -255,9 +250,8 @@ def test_ending_all_other_sessions(app: Flask, alice: Auth, phone: dict[str, Any
 
 
 def test_ending_all_other_sessions_needs_a_recent_sign_in(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(601)
     assert delete(alice, SESSIONS).json == REAUTH_REQUIRED
     assert len(alice.client.get(SESSIONS).json["sessions"]) == 2

@@ -19,7 +19,8 @@ from werkzeug.serving import make_server
 
 from flask_bastion import current_bastion
 from flask_bastion.models import AuthSession, RefreshToken
-from tests.token_helpers import INVALID_GRANT, bearer, register
+from tests.problems import INVALID_GRANT
+from tests.token_helpers import bearer, register
 
 pytestmark = pytest.mark.postgres
 

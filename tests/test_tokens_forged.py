@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 
+from flask_bastion.testing import Clock
 from tests.token_helpers import (
-    Clock,
     assert_invalid_token,
     b64,
     bearer,
@@ -171,9 +171,8 @@ def test_a_wrong_issuer_is_refused(
 
 
 def test_an_expired_token_is_refused(
-    client: FlaskClient, tokens: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, tokens: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     expires = datetime.fromtimestamp(claims_of(tokens["access_token"])["exp"], UTC)
     clock.current = expires - timedelta(seconds=1)
     assert client.get(SESSION, headers=bearer(tokens["access_token"])).status_code == 200
