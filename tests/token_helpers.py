@@ -21,8 +21,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def register(client: FlaskClient, email: str = "alice@example.com", username: str = "alice") -> int:
-    """Create an account through the API and return its id; ``client`` gets no cookie from it."""
-    return int(register_account(client, email=email, username=username, password=PASSWORD)["id"])
+    """Create an account through the API (``client`` is left signed in to it) and return its id."""
+    return register_account(client, email=email, username=username, password=PASSWORD).id
 
 
 def issue(client: FlaskClient, identity: str = "alice", password: str = PASSWORD) -> dict[str, Any]:

@@ -14,9 +14,9 @@ and a test gets two fixtures:
 
 The helpers work without pytest and speak only HTTP, so they fit any app using Bastion::
 
-    def test_only_members_read_drafts(client, client_kind):
-        register(client, email="ann@example.com", username="ann", password=PASSWORD)
-        ann = signed_in(client, client_kind, "ann", PASSWORD)
+    def test_only_members_read_drafts(app, client_kind):
+        register(app.test_client(), email="ann@example.com", username="ann", password=PASSWORD)
+        ann = signed_in(app.test_client(), client_kind, "ann", PASSWORD)
         assert ann.get("/api/drafts").status_code == 200
 
 The two kinds are the two ways a client proves who it is:
@@ -147,11 +147,13 @@ def _settings(client: FlaskClient) -> Settings:
 
 
 def _csrf_token(client: FlaskClient, settings: Settings) -> str:
-    """The current CSRF token, fetched from the session endpoint when the jar has none."""
+    """A CSRF token fresh from the session endpoint, which also sets it as a cookie.
+
+    Asking every time, as an SPA does when it starts, keeps the token bound to whatever session
+    the jar holds now (one that was signed out or replaced gets a token that fits).
+    """
+    client.get(f"{settings.url_prefix}/session")
     cookie = client.get_cookie(settings.csrf_cookie)
-    if cookie is None:
-        client.get(f"{settings.url_prefix}/session")
-        cookie = client.get_cookie(settings.csrf_cookie)
     assert cookie is not None, f"{settings.url_prefix}/session set no {settings.csrf_cookie} cookie"
     return cookie.value
 
@@ -178,6 +180,11 @@ class SignedIn:
         """The signed-in user's id."""
         return int(self.user["id"])
 
+    @property
+    def username(self) -> str:
+        """The signed-in user's username."""
+        return str(self.user["username"])
+
     def headers(self, method: str = "POST") -> dict[str, str]:
         """The credential headers this client adds to a ``method`` request."""
         if self.kind == "app":
@@ -187,21 +194,24 @@ class SignedIn:
         return {self.settings.csrf_headers[0]: _csrf_token(self.client, self.settings)}
 
     def open(self, path: str, method: str = "GET", **kwargs: Any) -> TestResponse:
-        """Send a request with this client's credentials; ``kwargs`` as for Flask's client."""
+        """Send a request with this client's credentials; ``kwargs`` as for Flask's test client.
+
+        ``post``, ``put`` and ``patch`` take the JSON body as their second argument.
+        """
         kwargs["headers"] = {**self.headers(method), **dict(kwargs.get("headers") or {})}
         return self.client.open(path, method=method, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.open(path, "GET", **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.open(path, "POST", **kwargs)
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
+        return self.open(path, "POST", json=json, **kwargs)
 
-    def put(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.open(path, "PUT", **kwargs)
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
+        return self.open(path, "PUT", json=json, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.open(path, "PATCH", **kwargs)
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> TestResponse:
+        return self.open(path, "PATCH", json=json, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> TestResponse:
         return self.open(path, "DELETE", **kwargs)
@@ -215,21 +225,20 @@ class SignedIn:
         return self.post(f"{self.settings.url_prefix}/logout")
 
 
-def register(client: FlaskClient, *, email: str, username: str, password: str) -> dict[str, Any]:
-    """Create an account through the API and return its public user; ``client`` stays signed out.
+def register(client: FlaskClient, *, email: str, username: str, password: str) -> SignedIn:
+    """Create an account through the API; Bastion signs it in, so ``client`` is now its browser.
 
-    The registration runs in a cookie jar of its own, so ``client``'s cookies are untouched.
+    For an account that some other client will use, register from a throwaway
+    ``app.test_client()``.
     """
     settings = _settings(client)
-    jar = client.application.test_client()
-    response = jar.post(
+    response = client.post(
         f"{settings.url_prefix}/register",
         json={"email": email, "username": username, "password": password},
-        headers={settings.csrf_headers[0]: _csrf_token(jar, settings)},
+        headers={settings.csrf_headers[0]: _csrf_token(client, settings)},
     )
     assert response.status_code == 201, response.get_data(as_text=True)
-    user: dict[str, Any] = response.get_json()["user"]
-    return user
+    return SignedIn("browser", client, response.get_json()["user"], settings)
 
 
 def signed_in(client: FlaskClient, kind: ClientKind, identity: str, password: str) -> SignedIn:
