@@ -9,24 +9,13 @@ from flask import Flask
 from sqlalchemy import insert, select
 
 from flask_bastion import current_bastion
-from flask_bastion.models import Role, User, user_roles
+from flask_bastion.models import User
 from flask_bastion.testing import ClientKind, SignedIn, register, signed_in
 from newsroom.models import Article
 from tests.conftest import PASSWORD
+from tests.roles import grant_roles
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def grant_roles(app: Flask, user_id: int, *roles: str) -> None:
-    """Give a user roles by writing the rows directly, creating Role rows as needed."""
-    with app.app_context(), current_bastion().db.engine.begin() as conn:
-        for name in roles:
-            role_id = conn.execute(select(Role.id).where(Role.name == name)).scalar()
-            if role_id is None:
-                role_id = conn.execute(
-                    insert(Role).values(name=name, description="").returning(Role.id)
-                ).scalar_one()
-            conn.execute(insert(user_roles).values(user_id=user_id, role_id=role_id))
 
 
 def member(app: Flask, username: str, *roles: str, kind: ClientKind = "browser") -> SignedIn:
