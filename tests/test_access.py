@@ -155,3 +155,30 @@ def test_roles_are_read_fresh_on_every_request(app: Flask, alice: SignedIn) -> N
     assert alice.get("/api/test/staff").status_code == 403
     grant_roles(app, alice.id, "admin")
     assert alice.get("/api/test/staff").status_code == 200
+
+
+# The API's word for an app client's session stays "token"; only the tests say "app".
+SESSION_KIND = {"browser": "browser", "app": "token"}
+
+
+def test_who_am_i_names_the_user_and_how_they_signed_in(
+    alice: SignedIn, client_kind: ClientKind
+) -> None:
+    response = alice.get("/api/auth/session")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert (body["user"]["id"], body["user"]["username"]) == (alice.id, "alice")
+    assert body["session"]["kind"] == SESSION_KIND[client_kind]
+
+
+# Logout answers 204; revoking a token answers 200, as RFC 7009 asks.
+SIGN_OUT_STATUS = {"browser": 204, "app": 200}
+
+
+def test_signing_out_ends_the_session_for_either_kind(
+    alice: SignedIn, client_kind: ClientKind
+) -> None:
+    assert alice.get("/api/test/me").status_code == 200
+    assert alice.sign_out().status_code == SIGN_OUT_STATUS[client_kind]
+    assert alice.get("/api/test/me").status_code == 401
