@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.exceptions import Conflict, ImATeapot
 
-from tests.conftest import make_app
+from tests.conftest import AppFactory
 from tests.problems import assert_problem, problem
 
 NOT_FOUND = problem(404, "not_found", "Nothing is found at this address.")
@@ -31,13 +30,12 @@ def teapot() -> Any:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = make_app(database_url)
+def app(app_factory: AppFactory) -> Flask:
+    app = app_factory()
     app.add_url_rule("/api/test/fail", view_func=fail, methods=["GET", "POST"])
     app.add_url_rule("/api/test/conflict", view_func=conflict)
     app.add_url_rule("/api/test/teapot", view_func=teapot)
-    yield app
-    app.extensions["bastion"].db.engine.dispose()
+    return app
 
 
 @pytest.mark.parametrize(

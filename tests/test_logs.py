@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_bastion.logs import JsonFormatter, audit
-from tests.conftest import PASSWORD, Auth
+from tests.conftest import PASSWORD, AppFactory, Auth
 
 
 def audit_events(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -77,20 +77,15 @@ def test_auth_events_are_logged_without_secrets(
 
 
 def test_a_rate_limited_login_is_logged(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests.conftest import make_app
-
-    app = make_app(database_url, BASTION_LOGIN_LIMIT_PER_IDENTITY="1/minute")
-    try:
-        auth = Auth(app.test_client())
-        auth.login("alice", "wrong-password-1")
-        caplog.clear()
-        caplog.set_level(logging.INFO)
-        assert auth.login("alice", "wrong-password-2").status_code == 429
-        assert [getattr(r, "reason", None) for r in audit_events(caplog)] == ["rate_limited"]
-    finally:
-        app.extensions["bastion"].db.engine.dispose()
+    app = app_factory(BASTION_LOGIN_LIMIT_PER_IDENTITY="1/minute")
+    auth = Auth(app.test_client())
+    auth.login("alice", "wrong-password-1")
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    assert auth.login("alice", "wrong-password-2").status_code == 429
+    assert [getattr(r, "reason", None) for r in audit_events(caplog)] == ["rate_limited"]
 
 
 def test_json_lines_carry_the_request_id(app: Flask) -> None:

@@ -14,6 +14,7 @@ from flask_bastion import User, current_bastion
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.sessions import revoke_all_for_user
 from flask_bastion.testing import Clock
+from tests.conftest import AppFactory
 from tests.problems import INVALID_GRANT, problem
 from tests.token_helpers import (
     assert_invalid_token,
@@ -252,20 +253,13 @@ def test_revoking_all_sessions_of_a_user_cuts_off_bearer_access(
 
 
 def test_another_instance_sees_the_revocation(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], database_url: str
+    app: Flask, client: FlaskClient, pair: dict[str, Any], app_factory: AppFactory
 ) -> None:
-    from tests.conftest import make_app
-
-    other = make_app(database_url, SECRET_KEY=app.config["SECRET_KEY"])
-    try:
-        other_client = other.test_client()
-        assert other_client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
-        assert (
-            client.post("/api/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
-        )
-        assert_invalid_token(other_client.get(SESSION, headers=bearer(pair["access_token"])))
-    finally:
-        other.extensions["bastion"].db.engine.dispose()
+    other = app_factory(SECRET_KEY=app.config["SECRET_KEY"])
+    other_client = other.test_client()
+    assert other_client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
+    assert client.post("/api/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
+    assert_invalid_token(other_client.get(SESSION, headers=bearer(pair["access_token"])))
 
 
 # -- revocation (RFC 7009) ------------------------------------------------------------------
