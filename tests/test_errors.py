@@ -12,6 +12,8 @@ from werkzeug.exceptions import Conflict, ImATeapot
 from tests.conftest import AppFactory
 from tests.problems import assert_problem, problem
 
+pytestmark = pytest.mark.minimal_app
+
 NOT_FOUND = problem(404, "not_found", "Nothing is found at this address.")
 NOT_ALLOWED = problem(405, "method_not_allowed", "This method is not allowed here.")
 SECRET_DETAIL = "database password is hunter2"
@@ -54,7 +56,7 @@ def test_unknown_paths_are_problem_json_404(client: FlaskClient, path: str, meth
         ("PUT", "/api/auth/register", {"POST"}),
         ("DELETE", "/api/auth/session", {"GET"}),
         ("POST", "/api/auth/session", {"GET"}),
-        ("PATCH", "/api/health", {"GET"}),
+        ("PATCH", "/api/test/whoami", {"GET"}),
     ],
 )
 def test_wrong_methods_are_problem_json_405_with_allow(

@@ -10,6 +10,8 @@ from flask.testing import FlaskClient
 
 from tests.conftest import PASSWORD, AppFactory, Auth
 
+pytestmark = pytest.mark.minimal_app
+
 
 def boom() -> Any:
     raise RuntimeError("boom")
@@ -23,7 +25,7 @@ def app(app_factory: AppFactory) -> Flask:
 
 
 REQUESTS = [
-    ("GET", "/api/health", None),
+    ("GET", "/api/test/whoami", None),
     ("GET", "/api/auth/session", None),
     ("POST", "/api/auth/login", {}),
     ("POST", "/api/auth/logout", None),
@@ -113,7 +115,7 @@ def test_auth_responses_are_never_cached(auth: Auth, action: str, status: int) -
 def test_https_public_url_turns_on_hsts(app_factory: AppFactory) -> None:
     app = app_factory(BASTION_PUBLIC_URL="https://news.example.com")
     client = app.test_client()
-    for path in ("/api/health", "/api/auth/session", "/api/nowhere"):
+    for path in ("/api/test/whoami", "/api/auth/session", "/api/nowhere"):
         response = client.get(path, base_url="https://news.example.com")
         assert response.headers["Strict-Transport-Security"] == (
             "max-age=31536000; includeSubDomains"

@@ -15,6 +15,8 @@ from flask_bastion.security.passwords import Passwords
 from tests.conftest import PASSWORD, AppFactory, Auth
 from tests.problems import INVALID_CREDENTIALS, assert_problem, field, problem
 
+pytestmark = pytest.mark.minimal_app
+
 
 class CountingHasher:
     """The real argon2 PasswordHasher, with a count of what it was asked to do."""

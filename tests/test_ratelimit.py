@@ -11,6 +11,8 @@ from limits.storage import MemoryStorage, RedisStorage
 from tests.conftest import PASSWORD, REDIS_URL, AppFactory, Auth
 from tests.problems import INVALID_CREDENTIALS, RATE_LIMITED, assert_problem
 
+pytestmark = pytest.mark.minimal_app
+
 
 @pytest.fixture
 def app_config() -> dict[str, Any]:

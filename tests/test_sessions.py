@@ -12,6 +12,8 @@ from flask_bastion import AuthSession, current_bastion
 from flask_bastion.testing import Clock
 from tests.conftest import AppFactory, Auth
 
+pytestmark = pytest.mark.minimal_app
+
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 IDLE, ABSOLUTE = 2 * 3600, 12 * 3600
 REMEMBER_IDLE, REMEMBER_ABSOLUTE = 14 * 24 * 3600, 30 * 24 * 3600

@@ -29,6 +29,8 @@ from tests.token_helpers import (
     register,
 )
 
+pytestmark = pytest.mark.minimal_app
+
 SESSIONS = "/api/auth/sessions"
 REAUTH = "/api/auth/reauth"
 SESSION = "/api/auth/session"

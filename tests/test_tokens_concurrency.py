@@ -22,7 +22,7 @@ from flask_bastion.models import AuthSession, RefreshToken
 from tests.problems import INVALID_GRANT
 from tests.token_helpers import bearer, register
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.minimal_app]
 
 PARALLEL = 10
 

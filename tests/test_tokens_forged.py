@@ -29,6 +29,8 @@ from tests.token_helpers import (
     signing_key,
 )
 
+pytestmark = pytest.mark.minimal_app
+
 SESSION = "/api/auth/session"
 
 

@@ -24,6 +24,8 @@ from tests.token_helpers import (
     register,
 )
 
+pytestmark = pytest.mark.minimal_app
+
 REFRESH = "/api/token/refresh"
 REVOKE = "/api/token/revoke"
 SESSION = "/api/auth/session"
