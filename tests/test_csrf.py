@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from flask_bastion import current_bastion
 from flask_bastion.security import csrf
-from tests.conftest import AppFactory, Auth
+from flask_bastion.testing import SignedIn, register
+from tests.conftest import PASSWORD, AppFactory, Auth
 from tests.problems import CROSS_SITE, CSRF_FAILED, assert_problem
 
 pytestmark = pytest.mark.minimal_app
@@ -34,10 +35,11 @@ def xsrf_cookie(client: FlaskClient) -> str:
     return cookie.value
 
 
-def signed_in(app: Flask, username: str = "alice") -> Auth:
-    auth = Auth(app.test_client())
-    assert auth.register(f"{username}@example.com", username).status_code == 201
-    return auth
+def signed_in(app: Flask, username: str = "alice") -> SignedIn:
+    """A browser signed in by registering: the session these CSRF tokens are bound to."""
+    return register(
+        app.test_client(), email=f"{username}@example.com", username=username, password=PASSWORD
+    )
 
 
 @pytest.mark.parametrize("header", ["X-XSRF-TOKEN", "X-CSRF-Token", "x-xsrf-token"])
@@ -108,7 +110,7 @@ def test_wrong_tokens_are_refused_and_the_right_one_passes(
     app: Flask, kind: str, also_cookie: bool
 ) -> None:
     setup = tokens_for(app)
-    auth: Auth = setup["auth"]
+    auth: SignedIn = setup["auth"]
     good = xsrf_cookie(auth.client)
     bad = setup["wrong"][kind]
     if also_cookie:  # an attacker who can plant cookies (a sibling domain) sets both halves

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_bastion.testing import Clock
+from flask_bastion.testing import Clock, signed_in
+from tests.conftest import PASSWORD
 from tests.token_helpers import (
     assert_invalid_token,
     b64,
@@ -236,16 +237,9 @@ def test_an_unknown_sid_is_refused(
 def test_the_sid_of_a_browser_session_is_refused(
     app: Flask, client: FlaskClient, good_claims: dict[str, Any]
 ) -> None:
-    browser = app.test_client()
-    browser.get(SESSION)
-    csrf = browser.get_cookie("XSRF-TOKEN")
-    assert csrf is not None
-    login = browser.post(
-        "/api/auth/login",
-        json={"identity": "alice", "password": "a-long-test-passphrase"},
-        headers={"X-XSRF-TOKEN": csrf.value},
-    )
-    token = sign(app, {**good_claims, "sid": login.json["session"]["id"]})
+    browser = signed_in(app.test_client(), "browser", "alice", PASSWORD)
+    browser_sid = browser.get(SESSION).json["session"]["id"]
+    token = sign(app, {**good_claims, "sid": browser_sid})
     assert_invalid_token(client.get(SESSION, headers=bearer(token)))
 
 
