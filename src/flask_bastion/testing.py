@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+# Only the package's public names: the kit must not care where they live inside it.
+from . import Settings, current_bastion
 from . import clock as bastion_clock
-from .access import current_bastion
-from .config import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
