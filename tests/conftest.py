@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +20,21 @@ from sqlalchemy.engine import make_url
 from flask_bastion import current_bastion
 from flask_bastion.models import Base
 from newsroom import create_app
+from tests import minimal_app
+
+pytest_plugins = ["flask_bastion.testing"]
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL") or None
 ON_POSTGRES = DATABASE_URL.startswith("postgresql")
 
 PASSWORD = "a-long-test-passphrase"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "minimal_app: test the library on tests/minimal_app.py instead of newsroom"
+    )
 
 
 def pytest_report_header() -> str:
@@ -100,12 +109,38 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
+AppBuilder = Callable[[dict[str, Any]], Flask]
+AppFactory = Callable[..., Flask]
+
+
 @pytest.fixture
-def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
-    app = make_app(database_url, **app_config)
-    yield app
-    current = app.extensions["bastion"]
-    current.db.engine.dispose()
+def build_app(request: pytest.FixtureRequest) -> AppBuilder:
+    """How to build the app under test: the minimal app for library tests, else newsroom."""
+    if request.node.get_closest_marker("minimal_app") is not None:
+        return minimal_app.create_app
+    return create_app
+
+
+@pytest.fixture
+def app_factory(database_url: str, build_app: AppBuilder) -> Iterator[AppFactory]:
+    """``app_factory(**settings)``: another app on this test's database, disposed afterwards."""
+    built: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        app = build_app(config_for_tests(database_url, **overrides))
+        with app.app_context():
+            Base.metadata.create_all(current_bastion().db.engine)
+        built.append(app)
+        return app
+
+    yield factory
+    for app in built:
+        app.extensions["bastion"].db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, app_config: dict[str, Any]) -> Flask:
+    return app_factory(**app_config)
 
 
 @pytest.fixture

@@ -1,51 +1,20 @@
-"""Helpers for asserting the one error shape: whole problem+json bodies, compared exactly."""
+"""The problem+json bodies of Bastion's error contracts, written out once for every test.
+
+The builders and ``assert_problem`` come from :mod:`flask_bastion.testing`; the bodies are spelt
+out here, not derived from the library, so a changed detail or code fails the suite.
+"""
 
 from __future__ import annotations
 
-from http import HTTPStatus
-from typing import Any
+from flask_bastion.testing import assert_problem, invalid, problem
+from flask_bastion.testing import field_error as field
 
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+__all__ = ["assert_problem", "field", "invalid", "problem"]
 
-
-def problem(
-    status: int, code: str, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
-) -> dict[str, Any]:
-    """The exact problem+json body Bastion renders for these values."""
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if errors is not None:
-        body["errors"] = errors
-    body.update(extra)
-    return body
-
-
-def field(name: str, code: str, message: str) -> dict[str, str]:
-    return {"field": name, "code": code, "message": message}
-
-
-def invalid(*errors: tuple[str, str, str]) -> dict[str, Any]:
-    """The 422 body for these (field, code, message) errors."""
-    return problem(
-        422,
-        "validation_failed",
-        "Some fields are invalid.",
-        errors=[field(f, c, m) for f, c, m in errors],
-    )
-
-
-def assert_problem(response: Any, expected: dict[str, Any]) -> None:
-    """The response is problem+json with exactly ``expected`` as its body and status."""
-    assert response.status_code == expected["status"], response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    assert response.get_json() == expected
-
-
+NOT_AUTHENTICATED = problem(401, "not_authenticated", "Sign in to continue.")
+MISSING_ROLE = problem(403, "forbidden", "Your roles do not allow this.")
+INVALID_TOKEN = problem(401, "invalid_token", "The access token is invalid or expired.")
+INVALID_GRANT = problem(401, "invalid_grant", "The refresh token is invalid, expired or used.")
 CSRF_FAILED = problem(403, "csrf_failed", "The CSRF token is missing or invalid.")
 CROSS_SITE = problem(403, "csrf_failed", "Cross-site requests from this origin are not allowed.")
 INVALID_CREDENTIALS = problem(401, "invalid_credentials", "The identity or password is wrong.")

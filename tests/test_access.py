@@ -6,29 +6,20 @@ never consulted when a bearer header is present, and such a request is never CSR
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, jsonify
-from sqlalchemy import insert, select
+from flask import Flask
 
-from flask_bastion import (
-    Role,
-    User,
-    auth_required,
-    current_bastion,
-    current_user,
-    roles_accepted,
-    roles_required,
-)
-from flask_bastion.models import user_roles
-from tests.conftest import Auth, make_app
-from tests.problems import CSRF_FAILED, assert_problem, problem
+from flask_bastion.testing import ClientKind, SignedIn, register, signed_in
+from tests.conftest import PASSWORD, Auth
+from tests.problems import CSRF_FAILED, MISSING_ROLE, NOT_AUTHENTICATED, assert_problem, problem
+from tests.roles import grant_roles
+
+# The routes under /api/test are tests/minimal_app.py's: a protected read, and role-guarded ones.
+pytestmark = pytest.mark.minimal_app
 
 GARBAGE = "Bearer not-a-real-token"
-NOT_AUTHENTICATED = problem(401, "not_authenticated", "Sign in to continue.")
-MISSING_ROLE = problem(403, "forbidden", "Your roles do not allow this.")
 
 
 class AnyText:
@@ -44,43 +35,10 @@ def assert_invalid_token(response: Any) -> None:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = make_app(database_url)
-
-    @app.get("/api/test/me")
-    @auth_required
-    def me() -> Any:
-        return jsonify(username=current_user.username, roles=sorted(current_user.roles))
-
-    @app.get("/api/test/editors")
-    @roles_required("editor", "reviewer")
-    def editors() -> Any:
-        return jsonify(ok=True)
-
-    @app.get("/api/test/staff")
-    @roles_accepted("editor", "admin")
-    def staff() -> Any:
-        return jsonify(ok=True)
-
-    @app.get("/api/test/whoami")
-    def whoami() -> Any:
-        return jsonify(authenticated=current_user.is_authenticated)
-
-    yield app
-    app.extensions["bastion"].db.engine.dispose()
-
-
-def grant(app: Flask, username: str, *roles: str) -> None:
-    with app.app_context(), current_bastion().db.unit_of_work() as db:
-        user_id = db.execute(select(User.id).where(User.username == username)).scalar_one()
-        for name in roles:
-            role_id = db.execute(select(Role.id).where(Role.name == name)).scalar()
-            if role_id is None:
-                role = Role(name=name, description="")
-                db.add(role)
-                db.flush()
-                role_id = role.id
-            db.execute(insert(user_roles).values(user_id=user_id, role_id=role_id))
+def alice(app: Flask, client_kind: ClientKind) -> SignedIn:
+    """alice, signed in as each kind of client in turn."""
+    register(app.test_client(), email="alice@example.com", username="alice", password=PASSWORD)
+    return signed_in(app.test_client(), client_kind, "alice", PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -145,40 +103,82 @@ def test_auth_required_anonymous_gets_401(client: Any) -> None:
     assert client.get("/api/test/whoami").json == {"authenticated": False}
 
 
-def test_auth_required_signed_in_passes(auth: Auth) -> None:
-    auth.register()
-    assert auth.client.get("/api/test/me").json == {"username": "alice", "roles": []}
-    assert auth.client.get("/api/test/whoami").json == {"authenticated": True}
+def test_auth_required_signed_in_passes(alice: SignedIn) -> None:
+    assert alice.get("/api/test/me").json == {"username": "alice", "roles": []}
+    assert alice.get("/api/test/whoami").json == {"authenticated": True}
 
 
-@pytest.mark.parametrize(
-    ("roles", "editors", "staff"),
-    [
-        ((), 403, 403),
-        (("reviewer",), 403, 403),
-        (("editor",), 403, 200),
-        (("admin",), 403, 200),
-        (("editor", "reviewer"), 200, 200),
-    ],
-)
-def test_role_decorators(
-    app: Flask, auth: Auth, roles: tuple[str, ...], editors: int, staff: int
+def test_role_guarded_routes_refuse_anonymous_callers(client: Any) -> None:
+    assert_problem(client.get("/api/test/editors"), NOT_AUTHENTICATED)
+    assert_problem(client.get("/api/test/staff"), NOT_AUTHENTICATED)
+
+
+# /api/test/editors is roles_required("editor", "reviewer"): every one of the roles.
+@pytest.mark.parametrize("roles", [("editor", "reviewer")])
+def test_roles_required_passes_with_every_role(
+    app: Flask, alice: SignedIn, roles: tuple[str, ...]
 ) -> None:
-    assert_problem(auth.client.get("/api/test/editors"), NOT_AUTHENTICATED)
-    assert_problem(auth.client.get("/api/test/staff"), NOT_AUTHENTICATED)
-    auth.register()
-    grant(app, "alice", *roles)
-    for path, expected in (("/api/test/editors", editors), ("/api/test/staff", staff)):
-        response = auth.client.get(path)
-        if expected == 403:
-            assert_problem(response, MISSING_ROLE)
-        else:
-            assert response.status_code == 200
-    assert auth.client.get("/api/auth/session").json["user"]["roles"] == sorted(roles)
+    grant_roles(app, alice.id, *roles)
+    assert alice.get("/api/test/editors").status_code == 200
+    assert alice.get("/api/auth/session").json["user"]["roles"] == sorted(roles)
 
 
-def test_roles_are_read_fresh_on_every_request(app: Flask, auth: Auth) -> None:
-    auth.register()
-    assert auth.client.get("/api/test/staff").status_code == 403
-    grant(app, "alice", "admin")
-    assert auth.client.get("/api/test/staff").status_code == 200
+@pytest.mark.parametrize("roles", [(), ("reviewer",), ("editor",), ("admin",)])
+def test_roles_required_refuses_without_every_role(
+    app: Flask, alice: SignedIn, roles: tuple[str, ...]
+) -> None:
+    grant_roles(app, alice.id, *roles)
+    assert_problem(alice.get("/api/test/editors"), MISSING_ROLE)
+    assert alice.get("/api/auth/session").json["user"]["roles"] == sorted(roles)
+
+
+# /api/test/staff is roles_accepted("editor", "admin"): any one of the roles.
+@pytest.mark.parametrize("roles", [("editor",), ("admin",), ("editor", "reviewer")])
+def test_roles_accepted_passes_with_any_one_role(
+    app: Flask, alice: SignedIn, roles: tuple[str, ...]
+) -> None:
+    grant_roles(app, alice.id, *roles)
+    assert alice.get("/api/test/staff").status_code == 200
+    assert alice.get("/api/auth/session").json["user"]["roles"] == sorted(roles)
+
+
+@pytest.mark.parametrize("roles", [(), ("reviewer",)])
+def test_roles_accepted_refuses_without_any_of_them(
+    app: Flask, alice: SignedIn, roles: tuple[str, ...]
+) -> None:
+    grant_roles(app, alice.id, *roles)
+    assert_problem(alice.get("/api/test/staff"), MISSING_ROLE)
+    assert alice.get("/api/auth/session").json["user"]["roles"] == sorted(roles)
+
+
+def test_roles_are_read_fresh_on_every_request(app: Flask, alice: SignedIn) -> None:
+    assert alice.get("/api/test/staff").status_code == 403
+    grant_roles(app, alice.id, "admin")
+    assert alice.get("/api/test/staff").status_code == 200
+
+
+# The API's word for an app client's session stays "token"; only the tests say "app".
+SESSION_KIND = {"browser": "browser", "app": "token"}
+
+
+def test_who_am_i_names_the_user_and_how_they_signed_in(
+    alice: SignedIn, client_kind: ClientKind
+) -> None:
+    response = alice.get("/api/auth/session")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert (body["user"]["id"], body["user"]["username"]) == (alice.id, "alice")
+    assert body["session"]["kind"] == SESSION_KIND[client_kind]
+
+
+# Logout answers 204; revoking a token answers 200, as RFC 7009 asks.
+SIGN_OUT_STATUS = {"browser": 204, "app": 200}
+
+
+def test_signing_out_ends_the_session_for_either_kind(
+    alice: SignedIn, client_kind: ClientKind
+) -> None:
+    assert alice.get("/api/test/me").status_code == 200
+    assert alice.sign_out().status_code == SIGN_OUT_STATUS[client_kind]
+    assert alice.get("/api/test/me").status_code == 401

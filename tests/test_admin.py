@@ -8,25 +8,31 @@ from sqlalchemy import func, select
 
 from flask_bastion import current_bastion
 from flask_bastion.models import AuthSession, Role
+from flask_bastion.testing import SignedIn
 from tests.conftest import Auth
-from tests.newsroom_helpers import Member, insert_articles, member, user_active
-from tests.problems import invalid, problem
+from tests.newsroom_helpers import insert_articles, member, user_active
+from tests.problems import (
+    CSRF_FAILED,
+    MALFORMED,
+    MISSING_ROLE,
+    NOT_AUTHENTICATED,
+    invalid,
+    problem,
+)
 
 PROBLEM = "application/problem+json"
 
 
-NOT_SIGNED_IN = problem(401, "not_authenticated", "Sign in to continue.")
-NOT_ADMIN = problem(403, "forbidden", "Your roles do not allow this.")
 USER_NOT_FOUND = problem(404, "user_not_found", "No user has this id.")
 
 
 @pytest.fixture
-def root(app: Flask) -> Member:
+def root(app: Flask) -> SignedIn:
     return member(app, "root", "admin")
 
 
 @pytest.fixture
-def bob(app: Flask) -> Member:
+def bob(app: Flask) -> SignedIn:
     return member(app, "bob")
 
 
@@ -36,7 +42,7 @@ def sessions_of(app: Flask, user_id: int) -> int:
         return int(conn.execute(stmt).scalar_one())
 
 
-def test_list_users(root: Member, bob: Member) -> None:
+def test_list_users(root: SignedIn, bob: SignedIn) -> None:
     response = root.get("/api/admin/users")
     assert response.status_code == 200
     body = response.json
@@ -62,7 +68,7 @@ def test_list_users(root: Member, bob: Member) -> None:
     )
 
 
-def test_list_users_pages_and_search(app: Flask, root: Member) -> None:
+def test_list_users_pages_and_search(app: Flask, root: SignedIn) -> None:
     for n in range(5):
         member(app, f"writer{n}")
     member(app, "Other_Person")
@@ -83,7 +89,7 @@ def test_list_users_pages_and_search(app: Flask, root: Member) -> None:
     assert root.get("/api/admin/users?q=%25").json["items"] == []
 
 
-def test_list_users_rejects_bad_arguments(root: Member) -> None:
+def test_list_users_rejects_bad_arguments(root: SignedIn) -> None:
     for query, field, code in [
         ("per_page=101", "per_page", "less_than_equal"),
         ("page=0", "page", "greater_than_equal"),
@@ -106,49 +112,49 @@ def test_anonymous_gets_401(app: Flask, auth: Auth, method: str, path: str) -> N
     member(app, "root", "admin")
     response = getattr(auth.client, method)(path, json={"active": False}, headers=auth.headers())
     assert response.status_code == 401
-    assert response.json == NOT_SIGNED_IN
+    assert response.json == NOT_AUTHENTICATED
 
 
 @pytest.mark.parametrize("roles", [(), ("editor",)])
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 def test_non_admins_get_403(
-    app: Flask, root: Member, roles: tuple[str, ...], method: str, path: str
+    app: Flask, root: SignedIn, roles: tuple[str, ...], method: str, path: str
 ) -> None:
     someone = member(app, "someone", *roles)
     response = getattr(someone, method)(
         path, **({"json": {"active": False}} if method == "patch" else {})
     )
     assert response.status_code == 403
-    assert response.json == NOT_ADMIN
+    assert response.json == MISSING_ROLE
     assert user_active(app, root.id)
 
 
-def test_patch_needs_the_csrf_token(root: Member, bob: Member) -> None:
+def test_patch_needs_the_csrf_token(root: SignedIn, bob: SignedIn) -> None:
     path = f"/api/admin/users/{bob.id}"
     response = root.client.patch(path, json={"roles": ["editor"]})
     assert response.status_code == 403
-    assert response.json == problem(403, "csrf_failed", "The CSRF token is missing or invalid.")
+    assert response.json == CSRF_FAILED
     assert root.patch(path, {"roles": ["editor"]}).status_code == 200  # control
 
 
-def test_patch_malformed_json_is_400(root: Member, bob: Member) -> None:
+def test_patch_malformed_json_is_400(root: SignedIn, bob: SignedIn) -> None:
     response = root.client.patch(
         f"/api/admin/users/{bob.id}",
         data='{"active": ',
-        headers=root.headers(**{"Content-Type": "application/json"}),
+        headers={**root.headers(), "Content-Type": "application/json"},
     )
     assert response.status_code == 400
-    assert response.json == problem(400, "malformed_json", "The request body is not valid JSON.")
+    assert response.json == MALFORMED
 
 
-def test_patch_oversized_body_is_413(app: Flask, root: Member, bob: Member) -> None:
+def test_patch_oversized_body_is_413(app: Flask, root: SignedIn, bob: SignedIn) -> None:
     limit = app.extensions["bastion"].settings.api_max_body
     response = root.patch(f"/api/admin/users/{bob.id}", {"roles": ["editor"], "pad": "x" * limit})
     assert response.status_code == 413
     assert response.json["code"] == "body_too_large"
 
 
-def test_patch_validation(root: Member, bob: Member) -> None:
+def test_patch_validation(root: SignedIn, bob: SignedIn) -> None:
     for payload, errors in [
         (
             {"roles": ["superuser"]},
@@ -188,20 +194,20 @@ def test_patch_validation(root: Member, bob: Member) -> None:
         assert response.json == invalid(*errors)
 
 
-def test_patch_unknown_user_is_404(root: Member) -> None:
+def test_patch_unknown_user_is_404(root: SignedIn) -> None:
     for target in ["424242", str(2**31), str(2**64), str(10**40)]:
         response = root.patch(f"/api/admin/users/{target}", {"active": False})
         assert response.status_code == 404
         assert response.json == USER_NOT_FOUND
 
 
-def test_patch_non_integer_id_is_404_problem(root: Member) -> None:
+def test_patch_non_integer_id_is_404_problem(root: SignedIn) -> None:
     response = root.patch("/api/admin/users/abc", {"active": False})
     assert response.status_code == 404
     assert response.mimetype == PROBLEM
 
 
-def test_set_roles_creates_known_roles_on_demand(app: Flask, root: Member, bob: Member) -> None:
+def test_set_roles_creates_known_roles_on_demand(app: Flask, root: SignedIn, bob: SignedIn) -> None:
     response = root.patch(f"/api/admin/users/{bob.id}", {"roles": ["editor", "admin", "editor"]})
     assert response.status_code == 200
     assert response.json == {
@@ -219,7 +225,7 @@ def test_set_roles_creates_known_roles_on_demand(app: Flask, root: Member, bob: 
     assert root.patch(f"/api/admin/users/{bob.id}", {"roles": []}).json["roles"] == []
 
 
-def test_role_removal_applies_on_the_next_request(app: Flask, root: Member) -> None:
+def test_role_removal_applies_on_the_next_request(app: Flask, root: SignedIn) -> None:
     writer = member(app, "writer")
     (article_id,) = insert_articles(app, writer.id, 1)
     erin = member(app, "erin", "editor")
@@ -235,16 +241,18 @@ def test_role_removal_applies_on_the_next_request(app: Flask, root: Member) -> N
     assert erin.get("/api/auth/session").json["user"]["roles"] == []
 
 
-def test_demoted_admin_loses_the_admin_api_at_once(app: Flask, root: Member) -> None:
+def test_demoted_admin_loses_the_admin_api_at_once(app: Flask, root: SignedIn) -> None:
     other = member(app, "other", "admin")
     assert other.get("/api/admin/users").status_code == 200
     assert root.patch(f"/api/admin/users/{other.id}", {"roles": ["editor"]}).status_code == 200
     response = other.get("/api/admin/users")
     assert response.status_code == 403
-    assert response.json == NOT_ADMIN
+    assert response.json == MISSING_ROLE
 
 
-def test_deactivation_applies_on_the_next_request(app: Flask, root: Member, bob: Member) -> None:
+def test_deactivation_applies_on_the_next_request(
+    app: Flask, root: SignedIn, bob: SignedIn
+) -> None:
     second = Auth(app.test_client())
     assert second.login("bob").status_code == 200
     assert sessions_of(app, bob.id) == 2
@@ -258,7 +266,7 @@ def test_deactivation_applies_on_the_next_request(app: Flask, root: Member, bob:
     for client in (bob.client, second.client):
         denied = client.get("/api/articles")
         assert denied.status_code == 401
-        assert denied.json == NOT_SIGNED_IN
+        assert denied.json == NOT_AUTHENTICATED
     login = Auth(app.test_client()).login("bob")
     assert login.status_code in (401, 403)
     assert not user_active(app, bob.id)
@@ -268,7 +276,7 @@ def test_deactivation_applies_on_the_next_request(app: Flask, root: Member, bob:
 
 
 def test_deactivation_holds_even_if_a_session_row_survives(
-    app: Flask, root: Member, bob: Member
+    app: Flask, root: SignedIn, bob: SignedIn
 ) -> None:
     # Every request re-reads users.active with the session: flip it underneath the API.
     from sqlalchemy import update
@@ -280,7 +288,7 @@ def test_deactivation_holds_even_if_a_session_row_survives(
     assert bob.get("/api/articles").status_code == 401
 
 
-def test_admins_cannot_lock_themselves_out(app: Flask, root: Member) -> None:
+def test_admins_cannot_lock_themselves_out(app: Flask, root: SignedIn) -> None:
     for payload, detail in [
         ({"active": False}, "You cannot deactivate your own account."),
         ({"roles": ["editor"]}, "You cannot remove your own admin role."),
@@ -294,7 +302,7 @@ def test_admins_cannot_lock_themselves_out(app: Flask, root: Member) -> None:
         assert user_active(app, root.id)
 
 
-def test_admins_may_change_their_own_other_roles(root: Member) -> None:
+def test_admins_may_change_their_own_other_roles(root: SignedIn) -> None:
     response = root.patch(
         f"/api/admin/users/{root.id}", {"roles": ["admin", "editor"], "active": True}
     )
@@ -303,7 +311,7 @@ def test_admins_may_change_their_own_other_roles(root: Member) -> None:
     assert root.get("/api/admin/users").status_code == 200
 
 
-def test_deactivation_ends_bearer_access_too(app: Flask, root: Member) -> None:
+def test_deactivation_ends_bearer_access_too(app: Flask, root: SignedIn) -> None:
     app_user = member(app, "mobile", kind="token")
     assert app_user.get("/api/articles").status_code == 200
     assert root.patch(f"/api/admin/users/{app_user.id}", {"active": False}).status_code == 200
@@ -312,7 +320,7 @@ def test_deactivation_ends_bearer_access_too(app: Flask, root: Member) -> None:
     assert response.json["code"] == "invalid_token"
 
 
-def test_role_removal_applies_to_bearer_clients(app: Flask, root: Member) -> None:
+def test_role_removal_applies_to_bearer_clients(app: Flask, root: SignedIn) -> None:
     writer = member(app, "writer")
     (article_id,) = insert_articles(app, writer.id, 1)
     erin = member(app, "erin", "editor", kind="token")
@@ -324,7 +332,7 @@ def test_role_removal_applies_to_bearer_clients(app: Flask, root: Member) -> Non
     assert response.json["code"] == "not_article_editor"
 
 
-def test_admin_api_over_bearer(app: Flask, bob: Member) -> None:
+def test_admin_api_over_bearer(app: Flask, bob: SignedIn) -> None:
     admin_app = member(app, "ops", "admin", kind="token")
     assert admin_app.get("/api/admin/users").json["total"] == 2
     response = admin_app.patch(f"/api/admin/users/{bob.id}", {"roles": ["editor"]})

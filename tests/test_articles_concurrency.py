@@ -13,17 +13,18 @@ from sqlalchemy import text
 from flask_bastion import Principal, clock, current_bastion
 from flask_bastion.errors import PreconditionFailed
 from flask_bastion.sessions import lookup
+from flask_bastion.testing import SignedIn
 from newsroom.flows import articles
 from newsroom.schemas import ArticleUpdate
-from tests.newsroom_helpers import Member, article_row, insert_articles, member
+from tests.newsroom_helpers import article_row, insert_articles, member
 
 
 @pytest.fixture
-def alice(app: Flask) -> Member:
+def alice(app: Flask) -> SignedIn:
     return member(app, "alice")
 
 
-def test_two_concurrent_editors_never_both_win(app: Flask, alice: Member) -> None:
+def test_two_concurrent_editors_never_both_win(app: Flask, alice: SignedIn) -> None:
     """Real threads and connections: per round, exactly one 200, one 412, and no lost update.
 
     Runs in both passes; in the PostgreSQL pass the two requests hold two pooled connections.
@@ -32,7 +33,7 @@ def test_two_concurrent_editors_never_both_win(app: Flask, alice: Member) -> Non
     (article_id,) = insert_articles(app, alice.id, 1)
     path = f"/api/articles/{article_id}"
     editors = [alice, erin]
-    headers = [e.headers() for e in editors]  # fetched up front: the race is the PATCH alone
+    headers = [e.headers("PATCH") for e in editors]  # fetched up front: the race is the PATCH alone
     for round_ in range(8):
         etag = alice.get(path).headers["ETag"]
         barrier = threading.Barrier(2)
@@ -68,7 +69,7 @@ def test_two_concurrent_editors_never_both_win(app: Flask, alice: Member) -> Non
 
 
 @pytest.mark.postgres
-def test_compare_and_swap_when_both_passed_the_etag_check(app: Flask, alice: Member) -> None:
+def test_compare_and_swap_when_both_passed_the_etag_check(app: Flask, alice: SignedIn) -> None:
     """Interleave two editors by hand: both read version 1, the first holds its row lock."""
     (article_id,) = insert_articles(app, alice.id, 1)
     with app.app_context():
@@ -134,7 +135,7 @@ WAITING_UPDATES = text(
 )
 
 
-def _principal(app: Flask, who: Member) -> Principal:
+def _principal(app: Flask, who: SignedIn) -> Principal:
     state = app.extensions["bastion"]
     cookie = who.client.get_cookie(state.settings.session_cookie_name)
     assert cookie is not None

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.newsroom_helpers import Member, article_row, member
+from flask_bastion.testing import SignedIn
+from tests.newsroom_helpers import article_row, member
 from tests.problems import problem
 
 STALE = problem(412, "precondition_failed", "The resource changed since you read it.")
@@ -30,12 +31,12 @@ SPELLINGS = {
 
 
 @pytest.fixture
-def alice(app: Flask) -> Member:
+def alice(app: Flask) -> SignedIn:
     return member(app, "alice")
 
 
 @pytest.fixture
-def article(alice: Member) -> dict[str, Any]:
+def article(alice: SignedIn) -> dict[str, Any]:
     response = alice.post("/api/articles", {"title": "First", "body": "Hello"})
     assert response.status_code == 201
     return dict(response.json, etag=response.headers["ETag"])
@@ -50,7 +51,7 @@ def _spelled(template: str, etag: str) -> str:
 
 @pytest.mark.parametrize("template", SPELLINGS.values(), ids=SPELLINGS.keys())
 def test_other_spellings_of_the_current_etag_do_not_match(
-    app: Flask, alice: Member, article: dict[str, Any], template: str
+    app: Flask, alice: SignedIn, article: dict[str, Any], template: str
 ) -> None:
     tag = _spelled(template, article["etag"])
     assert tag != article["etag"]
@@ -67,7 +68,7 @@ def test_other_spellings_of_the_current_etag_do_not_match(
 
 
 def test_another_articles_etag_does_not_match(
-    app: Flask, alice: Member, article: dict[str, Any]
+    app: Flask, alice: SignedIn, article: dict[str, Any]
 ) -> None:
     other = alice.post("/api/articles", {"title": "Second", "body": "Hi"})
     assert other.status_code == 201

@@ -12,7 +12,10 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.newsroom_helpers import T0, Member, insert_articles, member
+from flask_bastion.testing import SignedIn
+from tests.conftest import AppFactory
+from tests.newsroom_helpers import T0, insert_articles, member
+from tests.problems import invalid
 
 PROBLEM = "application/problem+json"
 
@@ -30,29 +33,18 @@ def links(response: Any) -> dict[str, str]:
     return found
 
 
-def invalid(field: str, code: str, message: str) -> dict[str, Any]:
-    return {
-        "type": "about:blank",
-        "title": "Unprocessable Entity",
-        "status": 422,
-        "detail": "Some fields are invalid.",
-        "code": "validation_failed",
-        "errors": [{"field": field, "code": code, "message": message}],
-    }
-
-
 @pytest.fixture
-def alice(app: Flask) -> Member:
+def alice(app: Flask) -> SignedIn:
     return member(app, "alice")
 
 
 @pytest.fixture
-def newest_first(app: Flask, alice: Member) -> list[int]:
+def newest_first(app: Flask, alice: SignedIn) -> list[int]:
     """45 articles a minute apart; their ids, newest first."""
     return list(reversed(insert_articles(app, alice.id, 45)))
 
 
-def test_first_page(alice: Member, newest_first: list[int]) -> None:
+def test_first_page(alice: SignedIn, newest_first: list[int]) -> None:
     response = alice.get("/api/articles?per_page=20")
     assert response.status_code == 200
     body = response.json
@@ -78,13 +70,13 @@ def test_first_page(alice: Member, newest_first: list[int]) -> None:
     }
 
 
-def test_default_page_is_the_first_twenty(alice: Member, newest_first: list[int]) -> None:
+def test_default_page_is_the_first_twenty(alice: SignedIn, newest_first: list[int]) -> None:
     response = alice.get("/api/articles")
     assert ids(response) == newest_first[:20]
     assert (response.json["page"], response.json["per_page"]) == (1, 20)
 
 
-def test_middle_page(alice: Member, newest_first: list[int]) -> None:
+def test_middle_page(alice: SignedIn, newest_first: list[int]) -> None:
     response = alice.get("/api/articles?per_page=20&page=2")
     assert ids(response) == newest_first[20:40]
     assert links(response) == {
@@ -95,7 +87,7 @@ def test_middle_page(alice: Member, newest_first: list[int]) -> None:
     }
 
 
-def test_last_page_is_partial(alice: Member, newest_first: list[int]) -> None:
+def test_last_page_is_partial(alice: SignedIn, newest_first: list[int]) -> None:
     response = alice.get("/api/articles?per_page=20&page=3")
     assert ids(response) == newest_first[40:]
     assert response.json["pages"] == 3
@@ -106,7 +98,9 @@ def test_last_page_is_partial(alice: Member, newest_first: list[int]) -> None:
     }
 
 
-def test_a_page_past_the_end_is_empty_not_an_error(alice: Member, newest_first: list[int]) -> None:
+def test_a_page_past_the_end_is_empty_not_an_error(
+    alice: SignedIn, newest_first: list[int]
+) -> None:
     response = alice.get("/api/articles?per_page=20&page=9")
     assert response.status_code == 200
     assert response.json == {"items": [], "page": 9, "per_page": 20, "total": 45, "pages": 3}
@@ -117,7 +111,7 @@ def test_a_page_past_the_end_is_empty_not_an_error(alice: Member, newest_first: 
     }
 
 
-def test_an_empty_list(alice: Member) -> None:
+def test_an_empty_list(alice: SignedIn) -> None:
     response = alice.get("/api/articles")
     assert response.status_code == 200
     assert response.json == {"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 0}
@@ -129,7 +123,7 @@ def test_an_empty_list(alice: Member) -> None:
 
 @pytest.mark.parametrize("per_page", [1, 100])
 def test_per_page_bounds_are_inclusive(
-    alice: Member, newest_first: list[int], per_page: int
+    alice: SignedIn, newest_first: list[int], per_page: int
 ) -> None:
     response = alice.get(f"/api/articles?per_page={per_page}")
     assert response.status_code == 200
@@ -137,7 +131,7 @@ def test_per_page_bounds_are_inclusive(
     assert response.json["pages"] == -(-45 // per_page)
 
 
-def test_invalid_arguments_are_422(alice: Member) -> None:
+def test_invalid_arguments_are_422(alice: SignedIn) -> None:
     for query, field, code, message in [
         (
             "per_page=101",
@@ -197,10 +191,10 @@ def test_invalid_arguments_are_422(alice: Member) -> None:
         response = alice.get(f"/api/articles?{query}")
         assert response.status_code == 422
         assert response.mimetype == PROBLEM
-        assert response.json == invalid(field, code, message)
+        assert response.json == invalid((field, code, message))
 
 
-def test_repeated_argument_is_422(alice: Member) -> None:
+def test_repeated_argument_is_422(alice: SignedIn) -> None:
     response = alice.get("/api/articles?page=1&page=2")
     assert response.status_code == 422
     assert response.json["errors"][0]["field"] == "page"
@@ -216,7 +210,7 @@ SORTS = {
 }
 
 
-def test_sorts(app: Flask, alice: Member) -> None:
+def test_sorts(app: Flask, alice: SignedIn) -> None:
     # Equal timestamps and titles: the id breaks ties, so the order is total and stable.
     insert_articles(app, alice.id, 6, step=timedelta(0), title="Same")
     insert_articles(app, alice.id, 6, start=T0 - timedelta(days=1), title="T{n}")
@@ -226,7 +220,7 @@ def test_sorts(app: Flask, alice: Member) -> None:
         assert [a["id"] for a in items] == [a["id"] for a in expected], sort
 
 
-def test_filter_by_author_ignores_case(app: Flask, alice: Member) -> None:
+def test_filter_by_author_ignores_case(app: Flask, alice: SignedIn) -> None:
     bob = member(app, "Bob")
     mine = insert_articles(app, alice.id, 3)
     his = insert_articles(app, bob.id, 2, start=T0 + timedelta(hours=1))
@@ -239,7 +233,7 @@ def test_filter_by_author_ignores_case(app: Flask, alice: Member) -> None:
     assert nobody.json == {"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 0}
 
 
-def test_search_title_and_body(app: Flask, alice: Member) -> None:
+def test_search_title_and_body(app: Flask, alice: SignedIn) -> None:
     (in_title,) = insert_articles(app, alice.id, 1, title="Flask news", body="plain")
     (in_body,) = insert_articles(
         app, alice.id, 1, start=T0 + timedelta(hours=1), title="x", body="about FLASK"
@@ -250,7 +244,7 @@ def test_search_title_and_body(app: Flask, alice: Member) -> None:
     assert response.json["total"] == 2
 
 
-def test_search_wildcards_are_literal(app: Flask, alice: Member) -> None:
+def test_search_wildcards_are_literal(app: Flask, alice: SignedIn) -> None:
     for n, title in enumerate(["100% sure", "1000 sure", "a_b", "axb", "back\\slash"]):
         insert_articles(app, alice.id, 1, start=T0 + timedelta(minutes=n), title=title, body="-")
     for q, matches in [
@@ -265,7 +259,7 @@ def test_search_wildcards_are_literal(app: Flask, alice: Member) -> None:
         assert [a["title"] for a in response.json["items"]] == matches, q
 
 
-def test_sql_in_search_is_just_text(app: Flask, alice: Member, newest_first: list[int]) -> None:
+def test_sql_in_search_is_just_text(app: Flask, alice: SignedIn, newest_first: list[int]) -> None:
     for q in [
         "' OR 1=1 --",
         "'; DROP TABLE articles; --",
@@ -278,7 +272,7 @@ def test_sql_in_search_is_just_text(app: Flask, alice: Member, newest_first: lis
         assert alice.get("/api/articles").json["total"] == 45
 
 
-def test_links_keep_the_other_arguments(app: Flask, alice: Member) -> None:
+def test_links_keep_the_other_arguments(app: Flask, alice: SignedIn) -> None:
     insert_articles(app, alice.id, 5, title="match {n}")
     response = alice.get("/api/articles?q=match&author=alice&per_page=2&sort=title&page=2")
     assert links(response) == {
@@ -291,7 +285,7 @@ def test_links_keep_the_other_arguments(app: Flask, alice: Member) -> None:
     assert [a["title"] for a in following.json["items"]] == ["match 4"]
 
 
-def walk(client: Member, query: str) -> list[list[int]]:
+def walk(client: SignedIn, query: str) -> list[list[int]]:
     pages, cursor = [], ""
     while True:
         response = client.get(f"/api/articles?{query}&cursor={cursor}")
@@ -305,43 +299,43 @@ def walk(client: Member, query: str) -> list[list[int]]:
         assert links(response)["next"].endswith(f"cursor={cursor}")
 
 
-def test_cursor_pages_walk_everything_once(alice: Member, newest_first: list[int]) -> None:
+def test_cursor_pages_walk_everything_once(alice: SignedIn, newest_first: list[int]) -> None:
     pages = walk(alice, "per_page=7")
     assert [len(p) for p in pages] == [7, 7, 7, 7, 7, 7, 3]
     assert [i for p in pages for i in p] == newest_first
 
 
-def test_cursor_pages_oldest_first(alice: Member, newest_first: list[int]) -> None:
+def test_cursor_pages_oldest_first(alice: SignedIn, newest_first: list[int]) -> None:
     pages = walk(alice, "per_page=20&sort=created_at")
     assert [i for p in pages for i in p] == list(reversed(newest_first))
 
 
-def test_cursor_pages_break_timestamp_ties_by_id(app: Flask, alice: Member) -> None:
+def test_cursor_pages_break_timestamp_ties_by_id(app: Flask, alice: SignedIn) -> None:
     same = insert_articles(app, alice.id, 9, step=timedelta(0))
     pages = walk(alice, "per_page=4")
     assert [i for p in pages for i in p] == sorted(same, reverse=True)
 
 
-def test_cursor_pages_with_filters(app: Flask, alice: Member, newest_first: list[int]) -> None:
+def test_cursor_pages_with_filters(app: Flask, alice: SignedIn, newest_first: list[int]) -> None:
     bob = member(app, "bob")
     his = insert_articles(app, bob.id, 5, title="bob's {n}")
     pages = walk(alice, "per_page=2&author=BOB")
     assert [i for p in pages for i in p] == list(reversed(his))
 
 
-def test_a_cursor_list_of_nothing(alice: Member) -> None:
+def test_a_cursor_list_of_nothing(alice: SignedIn) -> None:
     response = alice.get("/api/articles?cursor=")
     assert response.status_code == 200
     assert response.json == {"items": [], "next_cursor": None}
 
 
-def test_an_exact_multiple_ends_without_an_empty_page(app: Flask, alice: Member) -> None:
+def test_an_exact_multiple_ends_without_an_empty_page(app: Flask, alice: SignedIn) -> None:
     insert_articles(app, alice.id, 6)
     assert [len(p) for p in walk(alice, "per_page=3")] == [3, 3]
 
 
 def test_cursor_is_stable_while_articles_are_written(
-    app: Flask, alice: Member, newest_first: list[int]
+    app: Flask, alice: SignedIn, newest_first: list[int]
 ) -> None:
     first = alice.get("/api/articles?per_page=10&cursor=")
     assert ids(first) == newest_first[:10]
@@ -376,7 +370,7 @@ def _tamper(cursor: str) -> list[str]:
     ]
 
 
-def test_forged_cursors_are_422(alice: Member, newest_first: list[int]) -> None:
+def test_forged_cursors_are_422(alice: SignedIn, newest_first: list[int]) -> None:
     cursor = alice.get("/api/articles?per_page=5&cursor=").json["next_cursor"]
     for bad in _tamper(cursor):
         response = alice.get(f"/api/articles?per_page=5&cursor={quote(bad, safe='%')}")
@@ -385,46 +379,35 @@ def test_forged_cursors_are_422(alice: Member, newest_first: list[int]) -> None:
 
 
 def test_a_cursor_from_another_server_key_is_422(
-    app: Flask, alice: Member, newest_first: list[int], database_url: str
+    alice: SignedIn, newest_first: list[int], app_factory: AppFactory
 ) -> None:
-    from tests.conftest import make_app
-
-    other = make_app(database_url)
-    try:
-        writer = member(other, "carol")
-        foreign = writer.get("/api/articles?per_page=5&cursor=").json["next_cursor"]
-    finally:
-        other.extensions["bastion"].db.engine.dispose()
+    writer = member(app_factory(), "carol")
+    foreign = writer.get("/api/articles?per_page=5&cursor=").json["next_cursor"]
     response = alice.get(f"/api/articles?per_page=5&cursor={foreign}")
     assert response.json == invalid(
-        "cursor", "invalid_cursor", "The cursor is malformed or forged."
+        ("cursor", "invalid_cursor", "The cursor is malformed or forged.")
     )
 
 
-def test_a_cursor_keeps_its_sort(alice: Member, newest_first: list[int]) -> None:
+def test_a_cursor_keeps_its_sort(alice: SignedIn, newest_first: list[int]) -> None:
     cursor = alice.get("/api/articles?per_page=5&cursor=").json["next_cursor"]
     response = alice.get(f"/api/articles?per_page=5&sort=created_at&cursor={cursor}")
     assert response.status_code == 422
     assert response.json == invalid(
-        "sort", "cursor_sort_mismatch", "Keep the sort the cursor was made with."
+        ("sort", "cursor_sort_mismatch", "Keep the sort the cursor was made with.")
     )
 
 
-def test_cursor_survives_key_rotation(app: Flask, database_url: str) -> None:
-    from tests.conftest import make_app
-
+def test_cursor_survives_key_rotation(app: Flask, app_factory: AppFactory) -> None:
     old_key = app.config["SECRET_KEY"]
     writer = member(app, "alice")
     insert_articles(app, writer.id, 4)
     cursor = writer.get("/api/articles?per_page=2&cursor=").json["next_cursor"]
-    rotated = make_app(database_url, SECRET_KEY="n" * 48, SECRET_KEY_FALLBACKS=[old_key])
-    try:
-        reader = member(rotated, "bob")
-        response = reader.get(f"/api/articles?per_page=2&cursor={cursor}")
-        assert response.status_code == 200
-        assert len(response.json["items"]) == 2
-    finally:
-        rotated.extensions["bastion"].db.engine.dispose()
+    rotated = app_factory(SECRET_KEY="n" * 48, SECRET_KEY_FALLBACKS=[old_key])
+    reader = member(rotated, "bob")
+    response = reader.get(f"/api/articles?per_page=2&cursor={cursor}")
+    assert response.status_code == 200
+    assert len(response.json["items"]) == 2
 
 
 QUERY_KEYS = st.sampled_from(["page", "per_page", "cursor", "author", "q", "sort", "x"])
@@ -444,7 +427,7 @@ QUERY_VALUES = st.one_of(
 )
 @given(args=st.lists(st.tuples(QUERY_KEYS, QUERY_VALUES), max_size=4))
 def test_hostile_query_strings_never_500(
-    alice: Member, newest_first: list[int], args: list[tuple[str, str]]
+    alice: SignedIn, newest_first: list[int], args: list[tuple[str, str]]
 ) -> None:
     query = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in args)
     response = alice.get(f"/api/articles?{query}")
@@ -454,7 +437,7 @@ def test_hostile_query_strings_never_500(
         assert response.json["errors"]
 
 
-def test_the_longest_search_matches_exactly(app: Flask, alice: Member) -> None:
+def test_the_longest_search_matches_exactly(app: Flask, alice: SignedIn) -> None:
     # 200 wildcard characters escape to a 402-character pattern: nothing may truncate it.
     (wanted,) = insert_articles(app, alice.id, 1, title="x", body="a" + "%" * 200 + "b")
     insert_articles(app, alice.id, 1, start=T0 + timedelta(hours=1), body="a" + "%" * 199 + "b")

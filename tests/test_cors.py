@@ -8,7 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import make_app
+from tests.conftest import AppFactory
+
+pytestmark = pytest.mark.minimal_app
 
 SPA = "https://app.example.com"
 DEV = "http://localhost:5173"
@@ -54,7 +56,7 @@ def assert_no_cors(response: Any) -> None:
 
 
 @pytest.mark.parametrize("origin", [SPA, DEV])
-@pytest.mark.parametrize("path", ["/api/auth/session", "/api/health", "/api/nowhere"])
+@pytest.mark.parametrize("path", ["/api/auth/session", "/api/test/whoami", "/api/nowhere"])
 def test_an_allowed_origin_gets_credentials(client: FlaskClient, origin: str, path: str) -> None:
     response = client.get(path, headers={"Origin": origin})
     assert response.headers["Access-Control-Allow-Origin"] == origin
@@ -123,35 +125,27 @@ def test_a_plain_options_request_is_not_a_preflight(client: FlaskClient) -> None
 
 @pytest.mark.parametrize("configured", ["*", "null", "*, null"])
 def test_wildcard_and_null_are_never_honoured_even_in_development(
-    database_url: str, configured: str
+    app_factory: AppFactory, configured: str
 ) -> None:
-    app = make_app(database_url, BASTION_CORS_ORIGINS=configured)
-    try:
-        client = app.test_client()
-        for origin in ("https://evil.example", "null", "*"):
-            response = client.get("/api/auth/session", headers={"Origin": origin})
-            assert_no_cors(response)
-            preflight = client.options(
-                "/api/auth/login",
-                headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
-            )
-            assert_no_cors(preflight)
-    finally:
-        app.extensions["bastion"].db.engine.dispose()
+    app = app_factory(BASTION_CORS_ORIGINS=configured)
+    client = app.test_client()
+    for origin in ("https://evil.example", "null", "*"):
+        response = client.get("/api/auth/session", headers={"Origin": origin})
+        assert_no_cors(response)
+        preflight = client.options(
+            "/api/auth/login",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        assert_no_cors(preflight)
 
 
-def test_configured_origins_are_normalised(database_url: str) -> None:
-    app = make_app(
-        database_url, BASTION_CORS_ORIGINS=["HTTPS://App.Example.com:443/", "http://localhost:80"]
-    )
-    try:
-        client = app.test_client()
-        response = client.get("/api/auth/session", headers={"Origin": SPA})
-        assert response.headers["Access-Control-Allow-Origin"] == SPA
-        response = client.get("/api/auth/session", headers={"Origin": "http://localhost"})
-        assert response.headers["Access-Control-Allow-Origin"] == "http://localhost"
-    finally:
-        app.extensions["bastion"].db.engine.dispose()
+def test_configured_origins_are_normalised(app_factory: AppFactory) -> None:
+    app = app_factory(BASTION_CORS_ORIGINS=["HTTPS://App.Example.com:443/", "http://localhost:80"])
+    client = app.test_client()
+    response = client.get("/api/auth/session", headers={"Origin": SPA})
+    assert response.headers["Access-Control-Allow-Origin"] == SPA
+    response = client.get("/api/auth/session", headers={"Origin": "http://localhost"})
+    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost"
 
 
 def test_errors_carry_cors_headers_too(app: Flask, client: FlaskClient) -> None:

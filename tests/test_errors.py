@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,8 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.exceptions import Conflict, ImATeapot
 
-from tests.conftest import make_app
+from tests.conftest import AppFactory
 from tests.problems import assert_problem, problem
+
+pytestmark = pytest.mark.minimal_app
 
 NOT_FOUND = problem(404, "not_found", "Nothing is found at this address.")
 NOT_ALLOWED = problem(405, "method_not_allowed", "This method is not allowed here.")
@@ -31,13 +32,12 @@ def teapot() -> Any:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = make_app(database_url)
+def app(app_factory: AppFactory) -> Flask:
+    app = app_factory()
     app.add_url_rule("/api/test/fail", view_func=fail, methods=["GET", "POST"])
     app.add_url_rule("/api/test/conflict", view_func=conflict)
     app.add_url_rule("/api/test/teapot", view_func=teapot)
-    yield app
-    app.extensions["bastion"].db.engine.dispose()
+    return app
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_unknown_paths_are_problem_json_404(client: FlaskClient, path: str, meth
         ("PUT", "/api/auth/register", {"POST"}),
         ("DELETE", "/api/auth/session", {"GET"}),
         ("POST", "/api/auth/session", {"GET"}),
-        ("PATCH", "/api/health", {"GET"}),
+        ("PATCH", "/api/test/whoami", {"GET"}),
     ],
 )
 def test_wrong_methods_are_problem_json_405_with_allow(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import PASSWORD, Auth, make_app
+from tests.conftest import PASSWORD, AppFactory, Auth
+
+pytestmark = pytest.mark.minimal_app
 
 
 def boom() -> Any:
@@ -17,15 +18,14 @@ def boom() -> Any:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = make_app(database_url)
+def app(app_factory: AppFactory) -> Flask:
+    app = app_factory()
     app.add_url_rule("/api/test/boom", view_func=boom)
-    yield app
-    app.extensions["bastion"].db.engine.dispose()
+    return app
 
 
 REQUESTS = [
-    ("GET", "/api/health", None),
+    ("GET", "/api/test/whoami", None),
     ("GET", "/api/auth/session", None),
     ("POST", "/api/auth/login", {}),
     ("POST", "/api/auth/logout", None),
@@ -112,69 +112,59 @@ def test_auth_responses_are_never_cached(auth: Auth, action: str, status: int) -
     assert_security_headers(response)
 
 
-def test_https_public_url_turns_on_hsts(database_url: str) -> None:
-    app = make_app(database_url, BASTION_PUBLIC_URL="https://news.example.com")
-    try:
-        client = app.test_client()
-        for path in ("/api/health", "/api/auth/session", "/api/nowhere"):
-            response = client.get(path, base_url="https://news.example.com")
-            assert response.headers["Strict-Transport-Security"] == (
-                "max-age=31536000; includeSubDomains"
-            )
-            assert_security_headers(response)
-    finally:
-        app.extensions["bastion"].db.engine.dispose()
+def test_https_public_url_turns_on_hsts(app_factory: AppFactory) -> None:
+    app = app_factory(BASTION_PUBLIC_URL="https://news.example.com")
+    client = app.test_client()
+    for path in ("/api/test/whoami", "/api/auth/session", "/api/nowhere"):
+        response = client.get(path, base_url="https://news.example.com")
+        assert response.headers["Strict-Transport-Security"] == (
+            "max-age=31536000; includeSubDomains"
+        )
+        assert_security_headers(response)
 
 
 def set_cookies(response: Any) -> dict[str, str]:
     return {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
 
 
-def test_https_cookies_are_secure_with_the_host_prefix(database_url: str) -> None:
+def test_https_cookies_are_secure_with_the_host_prefix(app_factory: AppFactory) -> None:
     base = "https://news.example.com"
-    app = make_app(database_url, BASTION_PUBLIC_URL=base)
-    try:
-        client = app.test_client()
-        client.get("/api/auth/session", base_url=base)
-        xsrf = client.get_cookie("XSRF-TOKEN", domain="news.example.com")
-        assert xsrf is not None
-        response = client.post(
-            "/api/auth/register",
-            json={"email": "alice@example.com", "username": "alice", "password": PASSWORD},
-            headers={"X-XSRF-TOKEN": xsrf.value},
-            base_url=base,
-        )
-        assert response.status_code == 201, response.json
-        cookies = set_cookies(response)
-        assert set(cookies) == {"__Host-bastion_session", "XSRF-TOKEN"}
-        session = cookies["__Host-bastion_session"]
-        for attribute in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax"):
-            assert attribute in session
-        assert "Domain" not in session  # __Host- forbids it; browsers would drop the cookie
-        assert "Secure" in cookies["XSRF-TOKEN"] and "HttpOnly" not in cookies["XSRF-TOKEN"]
-        assert client.get("/api/auth/session", base_url=base).status_code == 200
+    app = app_factory(BASTION_PUBLIC_URL=base)
+    client = app.test_client()
+    client.get("/api/auth/session", base_url=base)
+    xsrf = client.get_cookie("XSRF-TOKEN", domain="news.example.com")
+    assert xsrf is not None
+    response = client.post(
+        "/api/auth/register",
+        json={"email": "alice@example.com", "username": "alice", "password": PASSWORD},
+        headers={"X-XSRF-TOKEN": xsrf.value},
+        base_url=base,
+    )
+    assert response.status_code == 201, response.json
+    cookies = set_cookies(response)
+    assert set(cookies) == {"__Host-bastion_session", "XSRF-TOKEN"}
+    session = cookies["__Host-bastion_session"]
+    for attribute in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax"):
+        assert attribute in session
+    assert "Domain" not in session  # __Host- forbids it; browsers would drop the cookie
+    assert "Secure" in cookies["XSRF-TOKEN"] and "HttpOnly" not in cookies["XSRF-TOKEN"]
+    assert client.get("/api/auth/session", base_url=base).status_code == 200
 
-        # An unprefixed cookie (say, planted by a sibling domain) is not a session.
-        token = client.get_cookie("__Host-bastion_session", domain="news.example.com")
-        assert token is not None
-        other = app.test_client()
-        other.set_cookie("bastion_session", token.value, domain="news.example.com")
-        assert other.get("/api/auth/session", base_url=base).status_code == 401
+    # An unprefixed cookie (say, planted by a sibling domain) is not a session.
+    token = client.get_cookie("__Host-bastion_session", domain="news.example.com")
+    assert token is not None
+    other = app.test_client()
+    other.set_cookie("bastion_session", token.value, domain="news.example.com")
+    assert other.get("/api/auth/session", base_url=base).status_code == 401
 
-        logout = client.post(
-            "/api/auth/logout",
-            headers={
-                "X-XSRF-TOKEN": client.get_cookie("XSRF-TOKEN", domain="news.example.com").value
-            },  # type: ignore[union-attr]
-            base_url=base,
-        )
-        assert logout.status_code == 204
-        cleared = set_cookies(logout)["__Host-bastion_session"]
-        assert "Secure" in cleared and (
-            "Max-Age=0" in cleared or "Expires=Thu, 01 Jan 1970" in cleared
-        )
-    finally:
-        app.extensions["bastion"].db.engine.dispose()
+    logout = client.post(
+        "/api/auth/logout",
+        headers={"X-XSRF-TOKEN": client.get_cookie("XSRF-TOKEN", domain="news.example.com").value},  # type: ignore[union-attr]
+        base_url=base,
+    )
+    assert logout.status_code == 204
+    cleared = set_cookies(logout)["__Host-bastion_session"]
+    assert "Secure" in cleared and ("Max-Age=0" in cleared or "Expires=Thu, 01 Jan 1970" in cleared)
 
 
 def test_http_loopback_cookies_have_no_prefix_and_no_secure_flag(auth: Auth) -> None:

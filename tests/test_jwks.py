@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from flask_bastion import current_bastion
 from flask_bastion.models import SigningKey
+from flask_bastion.testing import Clock
 from newsroom.keys import keys as keys_command
-from tests.conftest import make_app
+from tests.conftest import AppFactory
 from tests.token_helpers import (
-    Clock,
     assert_invalid_token,
     bearer,
     header_of,
@@ -67,9 +67,8 @@ def test_private_keys_are_encrypted_at_rest(app: Flask, pair: dict[str, Any]) ->
 
 
 def test_rotation_overlaps_old_and_new_keys(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     old_kid = header_of(pair["access_token"])["kid"]
     new_kid = rotate(app)
     assert new_kid != old_kid
@@ -95,78 +94,61 @@ def test_another_instance_learns_a_rotation_within_its_cache_period(
     app: Flask,
     client: FlaskClient,
     pair: dict[str, Any],
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    app_factory: AppFactory,
+    clock: Clock,
 ) -> None:
-    clock = Clock(monkeypatch)
-    other = make_app(database_url, SECRET_KEY=app.config["SECRET_KEY"])
-    try:
-        other_client = other.test_client()
-        old_kid = header_of(issue(other_client)["access_token"])["kid"]  # warms its cache
-        new_kid = rotate(app)
-        clock.advance(31)
-        # The other instance now signs with the new key and verifies both instances' tokens.
-        token = issue(other_client)["access_token"]
-        assert header_of(token)["kid"] == new_kid != old_kid
-        assert client.get(SESSION, headers=bearer(token)).status_code == 200
-        assert other_client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
-    finally:
-        other.extensions["bastion"].db.engine.dispose()
+    other = app_factory(SECRET_KEY=app.config["SECRET_KEY"])
+    other_client = other.test_client()
+    old_kid = header_of(issue(other_client)["access_token"])["kid"]  # warms its cache
+    new_kid = rotate(app)
+    clock.advance(31)
+    # The other instance now signs with the new key and verifies both instances' tokens.
+    token = issue(other_client)["access_token"]
+    assert header_of(token)["kid"] == new_kid != old_kid
+    assert client.get(SESSION, headers=bearer(token)).status_code == 200
+    assert other_client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
 
 
 def test_an_unknown_kid_reloads_the_keys_at_most_once_a_second(
     app: Flask,
     client: FlaskClient,
     pair: dict[str, Any],
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    app_factory: AppFactory,
+    clock: Clock,
 ) -> None:
-    clock = Clock(monkeypatch)
-    other = make_app(
-        database_url, SECRET_KEY=app.config["SECRET_KEY"], BASTION_SIGNING_KEY_CACHE_TTL=0
-    )
-    try:
-        other_client = other.test_client()
-        assert client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
-        rotate(other)  # with no cache period there, the new key signs at once
-        token = issue(other_client)["access_token"]
-        clock.advance(2)
-        # Our cache (30 s) predates the key: the unknown kid makes us read the table again.
-        assert client.get(SESSION, headers=bearer(token)).status_code == 200
-    finally:
-        other.extensions["bastion"].db.engine.dispose()
+    other = app_factory(SECRET_KEY=app.config["SECRET_KEY"], BASTION_SIGNING_KEY_CACHE_TTL=0)
+    other_client = other.test_client()
+    assert client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
+    rotate(other)  # with no cache period there, the new key signs at once
+    token = issue(other_client)["access_token"]
+    clock.advance(2)
+    # Our cache (30 s) predates the key: the unknown kid makes us read the table again.
+    assert client.get(SESSION, headers=bearer(token)).status_code == 200
 
 
 def test_keys_survive_a_secret_key_rotation_through_fallbacks(
-    app: Flask, pair: dict[str, Any], database_url: str
+    app: Flask, pair: dict[str, Any], app_factory: AppFactory
 ) -> None:
-    rotated = make_app(
-        database_url,
+    rotated = app_factory(
         SECRET_KEY=secrets.token_urlsafe(48),
         SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]],
     )
-    try:
-        client = rotated.test_client()
-        assert client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
-        token = issue(client)["access_token"]
-        assert header_of(token)["kid"] == header_of(pair["access_token"])["kid"]
-    finally:
-        rotated.extensions["bastion"].db.engine.dispose()
+    client = rotated.test_client()
+    assert client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
+    token = issue(client)["access_token"]
+    assert header_of(token)["kid"] == header_of(pair["access_token"])["kid"]
 
 
 def test_a_key_nobody_can_decrypt_never_signs(
-    app: Flask, pair: dict[str, Any], database_url: str
+    app: Flask, pair: dict[str, Any], app_factory: AppFactory
 ) -> None:
-    stranger = make_app(database_url, SECRET_KEY=secrets.token_urlsafe(48))
-    try:
-        client = stranger.test_client()
-        token = issue(client)["access_token"]
-        # A new key is made rather than signing with one it cannot open...
-        assert header_of(token)["kid"] != header_of(pair["access_token"])["kid"]
-        # ...while the old public key still verifies the old tokens.
-        assert client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
-    finally:
-        stranger.extensions["bastion"].db.engine.dispose()
+    stranger = app_factory(SECRET_KEY=secrets.token_urlsafe(48))
+    client = stranger.test_client()
+    token = issue(client)["access_token"]
+    # A new key is made rather than signing with one it cannot open...
+    assert header_of(token)["kid"] != header_of(pair["access_token"])["kid"]
+    # ...while the old public key still verifies the old tokens.
+    assert client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
 
 
 def test_keys_list_shows_every_key(app: Flask, pair: dict[str, Any]) -> None:

@@ -11,7 +11,9 @@ from flask.testing import FlaskClient
 
 from flask_bastion import audit
 from flask_bastion.logs import JsonFormatter
-from tests.conftest import PASSWORD, Auth
+from tests.conftest import PASSWORD, AppFactory, Auth
+
+pytestmark = pytest.mark.minimal_app
 
 
 def audit_events(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -78,20 +80,15 @@ def test_auth_events_are_logged_without_secrets(
 
 
 def test_a_rate_limited_login_is_logged(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests.conftest import make_app
-
-    app = make_app(database_url, BASTION_LOGIN_LIMIT_PER_IDENTITY="1/minute")
-    try:
-        auth = Auth(app.test_client())
-        auth.login("alice", "wrong-password-1")
-        caplog.clear()
-        caplog.set_level(logging.INFO)
-        assert auth.login("alice", "wrong-password-2").status_code == 429
-        assert [getattr(r, "reason", None) for r in audit_events(caplog)] == ["rate_limited"]
-    finally:
-        app.extensions["bastion"].db.engine.dispose()
+    app = app_factory(BASTION_LOGIN_LIMIT_PER_IDENTITY="1/minute")
+    auth = Auth(app.test_client())
+    auth.login("alice", "wrong-password-1")
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    assert auth.login("alice", "wrong-password-2").status_code == 429
+    assert [getattr(r, "reason", None) for r in audit_events(caplog)] == ["rate_limited"]
 
 
 def test_json_lines_carry_the_request_id(app: Flask) -> None:
@@ -116,7 +113,7 @@ def test_audit_outside_a_request_still_logs(caplog: pytest.LogCaptureFixture) ->
 
 @pytest.mark.parametrize("incoming", ["abcdef12-3456", "nginx.req_0123456789", "A" * 64, "f" * 32])
 def test_a_well_formed_request_id_is_kept(client: FlaskClient, incoming: str) -> None:
-    response = client.get("/api/health", headers={"X-Request-ID": incoming})
+    response = client.get("/api/test/whoami", headers={"X-Request-ID": incoming})
     assert response.headers["X-Request-ID"] == incoming
 
 
@@ -125,12 +122,12 @@ def test_a_well_formed_request_id_is_kept(client: FlaskClient, incoming: str) ->
     ["short", "A" * 65, "has space in it", "<script>alert(1)</script>", "ok/../id", ""],
 )
 def test_a_malformed_request_id_is_replaced(client: FlaskClient, incoming: str) -> None:
-    response = client.get("/api/health", headers={"X-Request-ID": incoming})
+    response = client.get("/api/test/whoami", headers={"X-Request-ID": incoming})
     minted = response.headers["X-Request-ID"]
     assert minted != incoming
     assert len(minted) == 32 and all(c in "0123456789abcdef" for c in minted)
 
 
 def test_every_response_gets_a_fresh_request_id(client: FlaskClient) -> None:
-    ids = {client.get("/api/health").headers["X-Request-ID"] for _ in range(3)}
+    ids = {client.get("/api/test/whoami").headers["X-Request-ID"] for _ in range(3)}
     assert len(ids) == 3

@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import Auth
+from tests.problems import problem
 
 NAV = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
 FETCH = {"Accept": "*/*", "Sec-Fetch-Mode": "cors"}
@@ -19,13 +20,8 @@ ENTRY, SHARED, STYLE, LAZY = (
     "assets/index-GhI789.css",
     "assets/articles-JkL012.js",
 )
-NOT_AUTHENTICATED = {
-    "type": "about:blank",
-    "title": "Unauthorized",
-    "status": 401,
-    "detail": "Sign in to load the app.",
-    "code": "not_authenticated",
-}
+# The SPA's own 401 says what to do here, so its detail differs from the API's.
+SPA_NOT_AUTHENTICATED = problem(401, "not_authenticated", "Sign in to load the app.")
 
 
 # What `vite build` writes from web/src/routes.tsx (a public route with an id, to test matching).
@@ -106,13 +102,13 @@ def test_anonymous_fetches_of_private_files_get_401(client: FlaskClient, path: s
     response = client.get(buffered=True, path=path, headers=FETCH)
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
-    assert response.json == NOT_AUTHENTICATED
+    assert response.json == SPA_NOT_AUTHENTICATED
 
 
 def test_lazy_chunks_are_private_even_for_a_navigation(client: FlaskClient) -> None:
     response = client.get(buffered=True, path=f"/app/{LAZY}", headers=NAV)
     assert response.status_code == 401
-    assert response.json == NOT_AUTHENTICATED
+    assert response.json == SPA_NOT_AUTHENTICATED
 
 
 @pytest.mark.parametrize(
@@ -199,13 +195,7 @@ def test_api_paths_never_fall_back_to_index_html(
     auth.register()
     response = client.get(buffered=True, path=path, headers=headers)
     assert response.status_code == 404
-    assert response.json == {
-        "type": "about:blank",
-        "title": "Not Found",
-        "status": 404,
-        "detail": "Nothing is found at this address.",
-        "code": "not_found",
-    }
+    assert response.json == problem(404, "not_found", "Nothing is found at this address.")
 
 
 def test_unsafe_methods_are_not_allowed(client: FlaskClient, auth: Auth) -> None:
@@ -250,13 +240,11 @@ def test_without_a_manifest_nothing_under_app_is_public(
     assert client.get(buffered=True, path=f"/app/{ENTRY}", headers=FETCH).status_code == 200
 
 
-SPA_NOT_BUILT = {
-    "type": "about:blank",
-    "title": "Service Unavailable",
-    "status": 503,
-    "detail": "The web app is not built: run `make run`, or `npm ci && npm run build` in web/.",
-    "code": "spa_not_built",
-}
+SPA_NOT_BUILT = problem(
+    503,
+    "spa_not_built",
+    "The web app is not built: run `make run`, or `npm ci && npm run build` in web/.",
+)
 
 
 def test_a_missing_build_is_a_clear_503(client: FlaskClient, tmp_path: Path, auth: Auth) -> None:

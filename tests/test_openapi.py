@@ -9,6 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
+pytestmark = pytest.mark.minimal_app
+
 REF = "#/components/schemas/"
 
 

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from flask_bastion import User, current_bastion
 from flask_bastion.config import DEFAULTS, OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
 from flask_bastion.security.passwords import Passwords
-from tests.conftest import PASSWORD, Auth, make_app
+from tests.conftest import PASSWORD, AppFactory, Auth
 from tests.problems import INVALID_CREDENTIALS, assert_problem, field, problem
+
+pytestmark = pytest.mark.minimal_app
 
 
 class CountingHasher:
@@ -139,41 +141,33 @@ def test_default_parameters_meet_owasp() -> None:
     assert not passwords.verify(stored, PASSWORD + "!")
 
 
-def test_login_rehashes_when_the_parameters_change(database_url: str) -> None:
-    old = make_app(database_url)
+def test_login_rehashes_when_the_parameters_change(app_factory: AppFactory) -> None:
+    old = app_factory()
     Auth(old.test_client()).register()
-    old.extensions["bastion"].db.engine.dispose()
 
-    new = make_app(database_url, BASTION_ARGON2_TIME_COST=2, BASTION_ARGON2_MEMORY_COST=2048)
-    try:
-        with new.app_context():
-            before = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
-        assert before.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
-        assert Auth(new.test_client()).login("alice").status_code == 200
-        with new.app_context():
-            after = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
-            assert after != before
-            assert after.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
-            assert current_bastion().passwords.verify(after, PASSWORD)
-        assert Auth(new.test_client()).login("alice").status_code == 200
-    finally:
-        new.extensions["bastion"].db.engine.dispose()
+    new = app_factory(BASTION_ARGON2_TIME_COST=2, BASTION_ARGON2_MEMORY_COST=2048)
+    with new.app_context():
+        before = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+    assert before.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert Auth(new.test_client()).login("alice").status_code == 200
+    with new.app_context():
+        after = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+        assert after != before
+        assert after.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
+        assert current_bastion().passwords.verify(after, PASSWORD)
+    assert Auth(new.test_client()).login("alice").status_code == 200
 
 
-def test_a_failed_login_does_not_rehash(database_url: str) -> None:
-    old = make_app(database_url)
+def test_a_failed_login_does_not_rehash(app_factory: AppFactory) -> None:
+    old = app_factory()
     Auth(old.test_client()).register()
-    old.extensions["bastion"].db.engine.dispose()
-    new = make_app(database_url, BASTION_ARGON2_TIME_COST=2)
-    try:
-        with new.app_context():
-            before = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
-        assert Auth(new.test_client()).login("alice", "wrong-password").status_code == 401
-        with new.app_context():
-            after = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
-        assert after == before
-    finally:
-        new.extensions["bastion"].db.engine.dispose()
+    new = app_factory(BASTION_ARGON2_TIME_COST=2)
+    with new.app_context():
+        before = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+    assert Auth(new.test_client()).login("alice", "wrong-password").status_code == 401
+    with new.app_context():
+        after = current_bastion().db.session.execute(select(User.password_hash)).scalar_one()
+    assert after == before
 
 
 def test_passwords_are_compared_after_unicode_normalisation(auth: Auth) -> None:

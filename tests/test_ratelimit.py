@@ -8,8 +8,10 @@ import pytest
 from flask import Flask
 from limits.storage import MemoryStorage, RedisStorage
 
-from tests.conftest import PASSWORD, REDIS_URL, Auth
+from tests.conftest import PASSWORD, REDIS_URL, AppFactory, Auth
 from tests.problems import INVALID_CREDENTIALS, RATE_LIMITED, assert_problem
+
+pytestmark = pytest.mark.minimal_app
 
 
 @pytest.fixture
@@ -64,15 +66,10 @@ def test_registrations_per_ip_are_limited(auth: Auth) -> None:
     assert_limited(auth.register("c@example.com", "ccc"))
 
 
-def test_limits_are_per_app_prefix(app: Flask, database_url: str) -> None:
-    from tests.conftest import make_app
-
+def test_limits_are_per_app_prefix(app: Flask, app_factory: AppFactory) -> None:
     first = Auth(app.test_client())
     for _ in range(3):
         first.login("alice", "wrong-password")
     assert_limited(first.login("alice", "wrong-password"))
-    other = make_app(database_url, BASTION_LOGIN_LIMIT_PER_IDENTITY="3/minute")
-    try:
-        assert_problem(Auth(other.test_client()).login("alice", "x-password"), INVALID_CREDENTIALS)
-    finally:
-        other.extensions["bastion"].db.engine.dispose()
+    other = app_factory(BASTION_LOGIN_LIMIT_PER_IDENTITY="3/minute")
+    assert_problem(Auth(other.test_client()).login("alice", "x-password"), INVALID_CREDENTIALS)

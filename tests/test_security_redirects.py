@@ -6,6 +6,8 @@ import pytest
 
 from flask_bastion.security.redirects import MAX_NEXT_LENGTH, is_safe_local_path, safe_next
 
+pytestmark = pytest.mark.minimal_app
+
 SAFE = [
     "/",
     "/app/",

@@ -6,6 +6,8 @@ import pytest
 
 from flask_bastion.security.origin import is_same_origin_request
 
+pytestmark = pytest.mark.minimal_app
+
 OURS = {"https://news.example.com", "http://localhost"}
 
 

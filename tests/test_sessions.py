@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from flask_bastion import AuthSession, clock, current_bastion
-from tests.conftest import Auth
+from flask_bastion import AuthSession, current_bastion
+from flask_bastion.testing import Clock
+from tests.conftest import AppFactory, Auth
+
+pytestmark = pytest.mark.minimal_app
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 IDLE, ABSOLUTE = 2 * 3600, 12 * 3600
 REMEMBER_IDLE, REMEMBER_ABSOLUTE = 14 * 24 * 3600, 30 * 24 * 3600
 
-Travel = Callable[[float], None]
-
 
 @pytest.fixture
-def travel(monkeypatch: pytest.MonkeyPatch) -> Travel:
-    """Patch the one clock; ``travel(seconds)`` moves it to START + seconds."""
-    now = [START]
-    monkeypatch.setattr(clock, "now", lambda: now[0])
+def clock(clock: Clock) -> Clock:
+    """The frozen clock, starting at START."""
+    clock.set(START)
+    return clock
 
-    def to(seconds: float) -> None:
-        now[0] = START + timedelta(seconds=seconds)
 
-    return to
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
 
 
 def status(auth: Auth) -> int:
@@ -50,39 +49,39 @@ def test_defaults_are_documented_values(app: Flask) -> None:
     )
 
 
-def test_idle_timeout_ends_a_session_and_deletes_it(app: Flask, auth: Auth, travel: Travel) -> None:
+def test_idle_timeout_ends_a_session_and_deletes_it(app: Flask, auth: Auth, clock: Clock) -> None:
     auth.register()
-    travel(IDLE - 1)
+    clock.set(at(IDLE - 1))
     assert status(auth) == 200
-    travel(IDLE - 1 + IDLE)  # idle again for the whole timeout since the last request
+    clock.set(at(IDLE - 1 + IDLE))  # idle again for the whole timeout since the last request
     assert status(auth) == 401
     assert rows(app) == 0
 
 
 def test_activity_keeps_a_session_alive_until_the_absolute_timeout(
-    auth: Auth, travel: Travel
+    auth: Auth, clock: Clock
 ) -> None:
     auth.register()
     elapsed = 0
     while elapsed + IDLE // 2 < ABSOLUTE:
         elapsed += IDLE // 2
-        travel(elapsed)
+        clock.set(at(elapsed))
         assert status(auth) == 200, elapsed
-    travel(ABSOLUTE)
+    clock.set(at(ABSOLUTE))
     assert status(auth) == 401
 
 
 def test_a_request_within_the_touch_interval_does_not_extend_idle_time(
-    auth: Auth, travel: Travel
+    auth: Auth, clock: Clock
 ) -> None:
     auth.register()
-    travel(30)  # under the 60 s touch interval: last_seen_at is not rewritten
+    clock.set(at(30))  # under the 60 s touch interval: last_seen_at is not rewritten
     assert status(auth) == 200
-    travel(IDLE)
+    clock.set(at(IDLE))
     assert status(auth) == 401
 
 
-def test_without_remember_the_cookie_dies_with_the_browser(auth: Auth, travel: Travel) -> None:
+def test_without_remember_the_cookie_dies_with_the_browser(auth: Auth, clock: Clock) -> None:
     auth.register()
     auth.logout()
     response = auth.login("alice")
@@ -94,7 +93,7 @@ def test_without_remember_the_cookie_dies_with_the_browser(auth: Auth, travel: T
     assert response.json["session"]["expires_at"] == "2030-01-01T21:00:00Z"
 
 
-def test_remember_me_extends_both_timeouts_within_their_caps(auth: Auth, travel: Travel) -> None:
+def test_remember_me_extends_both_timeouts_within_their_caps(auth: Auth, clock: Clock) -> None:
     auth.register()
     auth.logout()
     response = auth.login("alice", remember=True)
@@ -104,22 +103,22 @@ def test_remember_me_extends_both_timeouts_within_their_caps(auth: Auth, travel:
     assert f"Max-Age={REMEMBER_ABSOLUTE}" in cookie
     assert response.json["session"]["remember"] is True
     assert response.json["session"]["expires_at"] == "2030-01-31T09:00:00Z"
-    travel(IDLE + 1)  # past the ordinary idle timeout
+    clock.set(at(IDLE + 1))  # past the ordinary idle timeout
     assert status(auth) == 200
-    travel(IDLE + 1 + REMEMBER_IDLE)
+    clock.set(at(IDLE + 1 + REMEMBER_IDLE))
     assert status(auth) == 401
 
 
-def test_remember_me_still_ends_at_its_absolute_cap(auth: Auth, travel: Travel) -> None:
+def test_remember_me_still_ends_at_its_absolute_cap(auth: Auth, clock: Clock) -> None:
     auth.register()
     auth.logout()
     auth.login("alice", remember=True)
     elapsed = 0
     while elapsed + 7 * 24 * 3600 < REMEMBER_ABSOLUTE:
         elapsed += 7 * 24 * 3600
-        travel(elapsed)
+        clock.set(at(elapsed))
         assert status(auth) == 200
-    travel(REMEMBER_ABSOLUTE)
+    clock.set(at(REMEMBER_ABSOLUTE))
     assert status(auth) == 401
 
 
@@ -128,19 +127,13 @@ def test_remember_me_still_ends_at_its_absolute_cap(auth: Auth, travel: Travel) 
     [(60, 600, 59, 200), (60, 600, 61, 401), (600, 120, 121, 401)],
 )
 def test_timeouts_follow_the_settings(
-    database_url: str, travel: Travel, idle: int, absolute: int, after: int, expected: int
+    app_factory: AppFactory, clock: Clock, idle: int, absolute: int, after: int, expected: int
 ) -> None:
-    from tests.conftest import make_app
-
-    app = make_app(
-        database_url,
+    app = app_factory(
         BASTION_SESSION_IDLE_TIMEOUT=idle,
         BASTION_SESSION_ABSOLUTE_TIMEOUT=absolute,
     )
-    try:
-        auth = Auth(app.test_client())
-        auth.register()
-        travel(after)
-        assert status(auth) == expected
-    finally:
-        app.extensions["bastion"].db.engine.dispose()
+    auth = Auth(app.test_client())
+    auth.register()
+    clock.set(at(after))
+    assert status(auth) == expected

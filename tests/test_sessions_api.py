@@ -8,10 +8,20 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from flask_bastion.testing import ClientKind, Clock, SignedIn, signed_in
+from flask_bastion.testing import register as register_account
 from tests.conftest import PASSWORD, Auth
-from tests.problems import problem
+from tests.problems import (
+    CSRF_FAILED,
+    INVALID_CREDENTIALS,
+    MALFORMED,
+    NOT_AUTHENTICATED,
+    TOO_LARGE,
+    UNSUPPORTED,
+    invalid,
+    problem,
+)
 from tests.token_helpers import (
-    Clock,
     assert_invalid_token,
     bearer,
     claims_of,
@@ -19,16 +29,16 @@ from tests.token_helpers import (
     register,
 )
 
+pytestmark = pytest.mark.minimal_app
+
 SESSIONS = "/api/auth/sessions"
 REAUTH = "/api/auth/reauth"
 SESSION = "/api/auth/session"
-NOT_AUTHENTICATED = problem(401, "not_authenticated", "Sign in to continue.")
 REAUTH_REQUIRED = problem(
     401,
     "reauth_required",
     "This needs a recent sign-in: confirm your password at the reauth endpoint first.",
 )
-CSRF_FAILED = problem(403, "csrf_failed", "The CSRF token is missing or invalid.")
 NO_SUCH_SESSION = problem(404, "not_found", "There is no such session.")
 
 
@@ -37,6 +47,15 @@ def alice(app: Flask, auth: Auth) -> Auth:
     """Alice signed in with a browser (the ``client`` cookie jar)."""
     assert auth.register().status_code == 201
     return auth
+
+
+@pytest.fixture
+def caller(app: Flask, client_kind: ClientKind) -> SignedIn:
+    """Alice, signed in as each kind of client in turn, for the rules both kinds share."""
+    register_account(
+        app.test_client(), email="alice@example.com", username="alice", password=PASSWORD
+    )
+    return signed_in(app.test_client(), client_kind, "alice", PASSWORD)
 
 
 @pytest.fixture
@@ -105,9 +124,8 @@ def test_the_list_never_shows_other_users_sessions(
 
 
 def test_the_list_leaves_out_timed_out_sessions(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(3 * 3600)  # the browser session's idle timeout (2 h) has passed
     fresh = issue(app.test_client())
     listed = app.test_client().get(SESSIONS, headers=bearer(fresh["access_token"])).json
@@ -156,9 +174,8 @@ def test_an_app_can_end_a_browser_session(app: Flask, alice: Auth, phone: dict[s
 
 
 def test_ending_another_session_needs_a_recent_sign_in(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(601)
     response = delete(alice, f"{SESSIONS}/{sid(phone)}")
     assert response.status_code == 401
@@ -168,9 +185,8 @@ def test_ending_another_session_needs_a_recent_sign_in(
 
 
 def test_reauth_unlocks_ending_another_session(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(601)
     assert delete(alice, f"{SESSIONS}/{sid(phone)}").json == REAUTH_REQUIRED
     response = alice.post(REAUTH, {"password": PASSWORD})
@@ -184,9 +200,8 @@ def test_reauth_unlocks_ending_another_session(
 
 
 def test_a_bearer_caller_reauthenticates_too(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(700)
     app_client = app.test_client()
     fresh = app_client.post(
@@ -204,17 +219,14 @@ def test_a_bearer_caller_reauthenticates_too(
     assert app_client.delete(target, headers=bearer(fresh["access_token"])).status_code == 204
 
 
-def test_a_wrong_reauth_password_is_refused(alice: Auth) -> None:
-    response = alice.post(REAUTH, {"password": "not-my-password"})
-    assert response.json == problem(
-        401, "invalid_credentials", "The identity or password is wrong."
-    )
+def test_a_wrong_reauth_password_is_refused(caller: SignedIn) -> None:
+    response = caller.post(REAUTH, {"password": "not-my-password"})
+    assert response.json == INVALID_CREDENTIALS
 
 
 def test_ending_the_current_session_needs_no_reauth_and_signs_out(
-    alice: Auth, monkeypatch: pytest.MonkeyPatch
+    alice: Auth, clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     current = browser_session_id(alice)
     clock.advance(3600)
     response = delete(alice, f"{SESSIONS}/{current}")
@@ -223,10 +235,10 @@ def test_ending_the_current_session_needs_no_reauth_and_signs_out(
     assert alice.client.get(SESSION).status_code == 401
 
 
-def test_someone_elses_session_is_404(app: Flask, alice: Auth) -> None:
+def test_someone_elses_session_is_404(app: Flask, caller: SignedIn) -> None:
     register(app.test_client(), "bob@example.com", "bob")
     bob = issue(app.test_client(), "bob")
-    response = delete(alice, f"{SESSIONS}/{sid(bob)}")
+    response = caller.delete(f"{SESSIONS}/{sid(bob)}")
     assert response.json == NO_SUCH_SESSION
     assert app.test_client().get(SESSION, headers=bearer(bob["access_token"])).status_code == 200
 
@@ -234,8 +246,8 @@ def test_someone_elses_session_is_404(app: Flask, alice: Auth) -> None:
 @pytest.mark.parametrize(
     "session_id", ["0" * 24, "nope", "x" * 300, "%00", "a%00b", "%C3%A9", "%E2%80%AE"]
 )
-def test_unknown_session_ids_are_404(alice: Auth, session_id: str) -> None:
-    assert delete(alice, f"{SESSIONS}/{session_id}").json == NO_SUCH_SESSION
+def test_unknown_session_ids_are_404(caller: SignedIn, session_id: str) -> None:
+    assert caller.delete(f"{SESSIONS}/{session_id}").json == NO_SUCH_SESSION
 
 
 # -- ending all others ----------------------------------------------------------------------
@@ -255,9 +267,8 @@ def test_ending_all_other_sessions(app: Flask, alice: Auth, phone: dict[str, Any
 
 
 def test_ending_all_other_sessions_needs_a_recent_sign_in(
-    app: Flask, alice: Auth, phone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, alice: Auth, phone: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(601)
     assert delete(alice, SESSIONS).json == REAUTH_REQUIRED
     assert len(alice.client.get(SESSIONS).json["sessions"]) == 2
@@ -290,33 +301,24 @@ def test_a_valid_cookie_with_an_invalid_bearer_is_refused(
     assert len(alice.client.get(SESSIONS).json["sessions"]) == 2
 
 
-def test_reauth_refuses_malformed_json(alice: Auth) -> None:
-    response = alice.client.post(
-        REAUTH, data="{", headers={**alice.headers(), "Content-Type": "application/json"}
-    )
-    assert response.json == problem(400, "malformed_json", "The request body is not valid JSON.")
+def test_reauth_refuses_malformed_json(caller: SignedIn) -> None:
+    response = caller.post(REAUTH, data="{", headers={"Content-Type": "application/json"})
+    assert response.json == MALFORMED
 
 
-def test_reauth_refuses_other_media_types(alice: Auth) -> None:
-    response = alice.client.post(REAUTH, data={"password": PASSWORD}, headers=alice.headers())
-    assert response.json == problem(
-        415, "unsupported_media_type", "Send the body as application/json."
-    )
+def test_reauth_refuses_other_media_types(caller: SignedIn) -> None:
+    response = caller.post(REAUTH, data={"password": PASSWORD})
+    assert response.json == UNSUPPORTED
 
 
-def test_reauth_refuses_oversized_bodies(alice: Auth) -> None:
-    response = alice.post(REAUTH, {"password": "x" * 5000})
-    assert response.json == problem(413, "body_too_large", "The request body is too large.")
+def test_reauth_refuses_oversized_bodies(caller: SignedIn) -> None:
+    response = caller.post(REAUTH, {"password": "x" * 5000})
+    assert response.json == TOO_LARGE
 
 
-def test_reauth_validates_fields(alice: Auth) -> None:
-    assert alice.post(REAUTH, {}).json == problem(
-        422,
-        "validation_failed",
-        "Some fields are invalid.",
-        errors=[{"field": "password", "code": "missing", "message": "Field required"}],
-    )
-    wrong = alice.post(REAUTH, {"password": 5, "extra": 1})
+def test_reauth_validates_fields(caller: SignedIn) -> None:
+    assert caller.post(REAUTH, {}).json == invalid(("password", "missing", "Field required"))
+    wrong = caller.post(REAUTH, {"password": 5, "extra": 1})
     assert wrong.status_code == 422
     assert [(e["field"], e["code"]) for e in wrong.json["errors"]] == [
         ("password", "string_type"),

@@ -19,9 +19,11 @@ from werkzeug.serving import make_server
 
 from flask_bastion import current_bastion
 from flask_bastion.models import AuthSession, RefreshToken
-from tests.token_helpers import INVALID_GRANT, bearer, register
+from tests.conftest import PASSWORD
+from tests.problems import INVALID_GRANT
+from tests.token_helpers import bearer, register
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.minimal_app]
 
 PARALLEL = 10
 
@@ -56,7 +58,7 @@ def issue_over_http(base_url: str) -> dict[str, Any]:
     """A fresh token pair for alice, through the real server."""
     response = requests.post(
         f"{base_url}/api/token",
-        json={"identity": "alice", "password": "a-long-test-passphrase"},
+        json={"identity": "alice", "password": PASSWORD},
         timeout=30,
     )
     assert response.status_code == 200, response.text

@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 
+from flask_bastion.testing import Clock, signed_in
+from tests.conftest import PASSWORD
 from tests.token_helpers import (
-    Clock,
     assert_invalid_token,
     b64,
     bearer,
@@ -28,6 +29,8 @@ from tests.token_helpers import (
     segments,
     signing_key,
 )
+
+pytestmark = pytest.mark.minimal_app
 
 SESSION = "/api/auth/session"
 
@@ -171,9 +174,8 @@ def test_a_wrong_issuer_is_refused(
 
 
 def test_an_expired_token_is_refused(
-    client: FlaskClient, tokens: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, tokens: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     expires = datetime.fromtimestamp(claims_of(tokens["access_token"])["exp"], UTC)
     clock.current = expires - timedelta(seconds=1)
     assert client.get(SESSION, headers=bearer(tokens["access_token"])).status_code == 200
@@ -235,16 +237,9 @@ def test_an_unknown_sid_is_refused(
 def test_the_sid_of_a_browser_session_is_refused(
     app: Flask, client: FlaskClient, good_claims: dict[str, Any]
 ) -> None:
-    browser = app.test_client()
-    browser.get(SESSION)
-    csrf = browser.get_cookie("XSRF-TOKEN")
-    assert csrf is not None
-    login = browser.post(
-        "/api/auth/login",
-        json={"identity": "alice", "password": "a-long-test-passphrase"},
-        headers={"X-XSRF-TOKEN": csrf.value},
-    )
-    token = sign(app, {**good_claims, "sid": login.json["session"]["id"]})
+    browser = signed_in(app.test_client(), "browser", "alice", PASSWORD)
+    browser_sid = browser.get(SESSION).json["session"]["id"]
+    token = sign(app, {**good_claims, "sid": browser_sid})
     assert_invalid_token(client.get(SESSION, headers=bearer(token)))
 
 

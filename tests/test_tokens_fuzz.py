@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from tests.token_helpers import issue, register
 
+pytestmark = pytest.mark.minimal_app
+
 JSON = st.recursive(
     st.none()
     | st.booleans()

@@ -27,6 +27,8 @@ from tests.token_helpers import (
     signing_key,
 )
 
+pytestmark = pytest.mark.minimal_app
+
 TOKEN = "/api/token"
 INVALID_CREDENTIALS = problem(401, "invalid_credentials", "The identity or password is wrong.")
 

@@ -13,16 +13,18 @@ from sqlalchemy import func, select, update
 from flask_bastion import User, current_bastion
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.sessions import revoke_all_for_user
-from tests.problems import problem
+from flask_bastion.testing import Clock
+from tests.conftest import AppFactory
+from tests.problems import INVALID_GRANT, problem
 from tests.token_helpers import (
-    INVALID_GRANT,
-    Clock,
     assert_invalid_token,
     bearer,
     claims_of,
     issue,
     register,
 )
+
+pytestmark = pytest.mark.minimal_app
 
 REFRESH = "/api/token/refresh"
 REVOKE = "/api/token/revoke"
@@ -89,9 +91,8 @@ def test_refresh_returns_a_new_pair_in_the_same_session(
 
 
 def test_each_refresh_token_works_once_along_a_chain(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     token = pair["refresh_token"]
     for _ in range(5):
         clock.advance(60)
@@ -102,9 +103,8 @@ def test_each_refresh_token_works_once_along_a_chain(
 
 
 def test_refresh_keeps_the_session_alive_and_updates_last_seen(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(3600)
     new = refresh(client, pair["refresh_token"]).json
     listed = client.get("/api/auth/sessions", headers=bearer(new["access_token"])).json
@@ -119,10 +119,9 @@ def test_reuse_after_the_grace_period_revokes_the_family_and_the_session(
     app: Flask,
     client: FlaskClient,
     pair: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = Clock(monkeypatch)
     successor = refresh(client, pair["refresh_token"]).json
     clock.advance(11)  # past the 10 s grace period: this is a replay, not a race
     with caplog.at_level(logging.INFO, logger="flask_bastion.audit"):
@@ -138,9 +137,8 @@ def test_reuse_after_the_grace_period_revokes_the_family_and_the_session(
 
 
 def test_reuse_of_an_older_ancestor_also_revokes(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     second = refresh(client, pair["refresh_token"]).json
     clock.advance(30)
     third = refresh(client, second["refresh_token"]).json
@@ -151,9 +149,8 @@ def test_reuse_of_an_older_ancestor_also_revokes(
 
 
 def test_a_retry_within_the_grace_period_fails_but_keeps_the_family(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     successor = refresh(client, pair["refresh_token"]).json
     clock.advance(5)
     assert_invalid_grant(refresh(client, pair["refresh_token"]))
@@ -165,9 +162,8 @@ def test_a_retry_within_the_grace_period_fails_but_keeps_the_family(
 
 @pytest.mark.parametrize("app_config", [{"BASTION_REFRESH_GRACE_PERIOD": 0}])
 def test_with_no_grace_period_any_reuse_revokes(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     successor = refresh(client, pair["refresh_token"]).json
     clock.advance(1)
     assert_invalid_grant(refresh(client, pair["refresh_token"]))
@@ -185,9 +181,8 @@ def test_an_unknown_refresh_token_is_refused(client: FlaskClient, pair: dict[str
 
 @pytest.mark.parametrize("app_config", [{"BASTION_REFRESH_IDLE_TIMEOUT": 3600}])
 def test_an_idle_refresh_token_expires(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     clock.advance(3601)
     assert_invalid_grant(refresh(client, pair["refresh_token"]))
     assert token_sessions(app) == 0
@@ -198,9 +193,8 @@ def test_an_idle_refresh_token_expires(
     [{"BASTION_REFRESH_IDLE_TIMEOUT": 3600, "BASTION_REFRESH_ABSOLUTE_TIMEOUT": 3 * 3600}],
 )
 def test_refreshing_cannot_outlive_the_absolute_lifetime(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     token, refreshed = pair["refresh_token"], 0
     for _ in range(8):
         clock.advance(1800)
@@ -215,9 +209,8 @@ def test_refreshing_cannot_outlive_the_absolute_lifetime(
 
 @pytest.mark.parametrize("app_config", [{"BASTION_REFRESH_IDLE_TIMEOUT": 300}])
 def test_an_access_token_dies_with_its_idle_session(
-    client: FlaskClient, pair: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, pair: dict[str, Any], clock: Clock
 ) -> None:
-    clock = Clock(monkeypatch)
     busy = issue(client)
     clock.advance(200)
     assert client.get(SESSION, headers=bearer(busy["access_token"])).status_code == 200
@@ -262,20 +255,13 @@ def test_revoking_all_sessions_of_a_user_cuts_off_bearer_access(
 
 
 def test_another_instance_sees_the_revocation(
-    app: Flask, client: FlaskClient, pair: dict[str, Any], database_url: str
+    app: Flask, client: FlaskClient, pair: dict[str, Any], app_factory: AppFactory
 ) -> None:
-    from tests.conftest import make_app
-
-    other = make_app(database_url, SECRET_KEY=app.config["SECRET_KEY"])
-    try:
-        other_client = other.test_client()
-        assert other_client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
-        assert (
-            client.post("/api/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
-        )
-        assert_invalid_token(other_client.get(SESSION, headers=bearer(pair["access_token"])))
-    finally:
-        other.extensions["bastion"].db.engine.dispose()
+    other = app_factory(SECRET_KEY=app.config["SECRET_KEY"])
+    other_client = other.test_client()
+    assert other_client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
+    assert client.post("/api/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
+    assert_invalid_token(other_client.get(SESSION, headers=bearer(pair["access_token"])))
 
 
 # -- revocation (RFC 7009) ------------------------------------------------------------------

@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from flask_bastion import BastionState, User
-from flask_bastion.clock import now
+from flask_bastion import BastionState, User, clock
 from flask_bastion.errors import FieldError, NotFound, ValidationFailed
 from flask_bastion.flows import accounts
 from flask_bastion.flows.context import command_context
@@ -59,7 +58,7 @@ def create_user(
     role_names = check_roles(roles)  # before hashing: a typo must not cost an Argon2 round
     data = validate(RegisterInput, {"email": email, "username": username, "password": password})
     with state.db.unit_of_work() as db:
-        user = accounts.register(command_context(state, db, now=now()), data)
+        user = accounts.register(command_context(state, db, now=clock.now()), data)
         user.roles = roles_by_name(db, role_names)
     return user
 

@@ -15,8 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from flask_bastion import BastionState, User
-from flask_bastion.clock import now
+from flask_bastion import BastionState, User, clock
 from flask_bastion.errors import Conflict, FieldError
 from flask_bastion.identity import identity_key
 
@@ -90,7 +89,7 @@ def ensure_demo_users(state: BastionState, password: str | None) -> tuple[list[i
             )
         password = password or demo_password()
         password_hash = state.passwords.hash(password)  # once: Argon2 is slow on purpose
-        created = now()
+        created = clock.now()
         users = [
             User(
                 email=u.email,
@@ -128,7 +127,7 @@ def add_articles(
         last_id, newest = conn.execute(
             select(func.coalesce(func.max(Article.id), 0), func.max(Article.created_at))
         ).one()
-    start = newest + STEP if newest is not None else now() - count * STEP
+    start = newest + STEP if newest is not None else clock.now() - count * STEP
     rows = _article_rows(last_id + 1, count, author_ids, start)
     report = progress or (lambda _n: None)
     if engine.dialect.name == "postgresql":

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from . import clock
 from .errors import RateLimited
 
 
@@ -40,5 +40,7 @@ class RateLimits:
 
     def _refuse(self, limit: str, key: str) -> None:
         stats = self.limiter.get_window_stats(parse(limit), key)
-        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        # The window itself is kept by the limits storage on its own time (Redis's in
+        # production); only our reading of "now" goes through the clock.
+        wait = max(1, math.ceil(stats.reset_time - clock.now().timestamp()))
         raise RateLimited(headers={"Retry-After": str(wait)})
