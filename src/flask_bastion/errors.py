@@ -113,6 +113,13 @@ class FamilyRevoked(InvalidGrant):
         self.session_id, self.user_id, self.replay = session_id, user_id, replay
 
 
+class SignInPending(BastionError):
+    """The credentials were right, but a step remains before a session opens (``pending``
+    names it)."""
+
+    status, code, detail = 401, "sign_in_pending", "Another step is needed to sign in."
+
+
 class ReauthRequired(BastionError):
     status, code, detail = (
         401,

@@ -9,18 +9,12 @@ from flask import request
 
 from ..access import current_principal, is_bearer_request
 from ..audit import AuditEvent
-from ..errors import BastionError
+from ..errors import SignInPending
 from ..flows import accounts, signin
 from ..flows.signin import ClientKind, Pending, SignedIn, SignInResult
 from ..state import current_bastion
 from ..transports import browser
 from .context import failures_recorded, flow_context, record
-
-
-class SignInPending(BastionError):
-    """The credentials were right, but a step remains before a session opens."""
-
-    status, code, detail = 401, "sign_in_pending", "Another step is needed to sign in."
 
 
 @dataclass(frozen=True)
