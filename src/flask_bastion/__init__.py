@@ -11,6 +11,7 @@ from .access import (
 from .config import Settings, UnsafeConfiguration
 from .errors import BastionError, FieldError
 from .extension import Bastion
+from .flows.signin import ClientKind
 from .freshness import fresh_login_required
 from .models import AuthSession, Base, Role, User
 from .principal import Principal
@@ -24,6 +25,7 @@ __all__ = [
     "Bastion",
     "BastionError",
     "BastionState",
+    "ClientKind",
     "FieldError",
     "Principal",
     "Role",

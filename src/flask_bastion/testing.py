@@ -36,13 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 # Only the package's public names: the kit must not care where they live inside it.
-from . import Settings, current_bastion
+from . import ClientKind, Settings, current_bastion
 from . import clock as bastion_clock
 
 if TYPE_CHECKING:
@@ -62,7 +62,6 @@ __all__ = [
     "signed_in",
 ]
 
-ClientKind = Literal["browser", "app"]
 CLIENT_KINDS: tuple[ClientKind, ...] = ("browser", "app")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
