@@ -8,6 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from flask_bastion import UnsafeConfiguration
+from flask_bastion.config import load_settings
+from newsroom import settings as newsroom_settings
 from tests.conftest import AppFactory
 
 pytestmark = pytest.mark.minimal_app
@@ -153,3 +156,106 @@ def test_errors_carry_cors_headers_too(app: Flask, client: FlaskClient) -> None:
     response = client.post("/api/auth/logout", headers={"Origin": SPA})
     assert response.status_code == 403
     assert response.headers["Access-Control-Allow-Origin"] == SPA
+
+
+# ---- extra request headers (BASTION_CORS_ALLOW_HEADERS) -------------------------------------
+
+
+def preflight_asking(client: FlaskClient, origin: str, headers: str) -> Any:
+    return client.options(
+        "/api/articles",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": headers,
+        },
+    )
+
+
+def granted_headers(response: Any) -> set[str]:
+    value = response.headers.get("Access-Control-Allow-Headers", "")
+    return {h.strip().lower() for h in value.split(",") if h.strip()}
+
+
+def test_the_default_configuration_does_not_allow_x_origin(client: FlaskClient) -> None:
+    response = preflight_asking(client, SPA, "content-type, x-origin, x-xsrf-token")
+    assert response.headers["Access-Control-Allow-Origin"] == SPA  # control: the origin is ours
+    assert {"content-type", "x-xsrf-token"} <= granted_headers(response)
+    assert "x-origin" not in granted_headers(response)
+
+
+@pytest.mark.parametrize("configured", ["X-Origin", "x-origin, X-Trace-Id", ["X-Origin"]])
+def test_configured_headers_are_allowed_for_allowed_origins(
+    app_factory: AppFactory, configured: Any
+) -> None:
+    app = app_factory(BASTION_CORS_ORIGINS=SPA, BASTION_CORS_ALLOW_HEADERS=configured)
+    response = preflight_asking(app.test_client(), SPA, "content-type, x-origin, x-xsrf-token")
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == SPA
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    # On top of the ones the API needs, never instead of them.
+    assert {"x-origin", "content-type", "x-xsrf-token", "authorization"} <= granted_headers(
+        response
+    )
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", *LOOK_ALIKES])
+def test_configured_headers_grant_nothing_to_other_origins(
+    app_factory: AppFactory, origin: str
+) -> None:
+    app = app_factory(BASTION_CORS_ORIGINS=SPA, BASTION_CORS_ALLOW_HEADERS="X-Origin")
+    response = preflight_asking(app.test_client(), origin, "x-origin")
+    assert response.status_code == 204
+    assert_no_cors(response)
+
+
+def test_each_allowed_header_is_listed_once(app_factory: AppFactory) -> None:
+    app = app_factory(
+        BASTION_CORS_ORIGINS=SPA, BASTION_CORS_ALLOW_HEADERS="authorization, X-Origin, x-origin"
+    )
+    response = preflight_asking(app.test_client(), SPA, "x-origin")
+    listed = [
+        h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")
+    ]
+    assert sorted(listed) == sorted(set(listed))
+    assert "authorization" in listed and "x-origin" in listed
+
+
+@pytest.mark.parametrize(
+    ("configured", "message"),
+    [
+        (
+            "*",
+            "BASTION_CORS_ALLOW_HEADERS contains '*': name each header (with credentials, "
+            "browsers do not read '*' as a wildcard).",
+        ),
+        ("X-Origin, *", "BASTION_CORS_ALLOW_HEADERS contains '*'"),
+        ("X Origin", "BASTION_CORS_ALLOW_HEADERS entry 'X Origin' is not a header name."),
+        ("X-Origin:", "BASTION_CORS_ALLOW_HEADERS entry 'X-Origin:' is not a header name."),
+        (["X-Origin\r\nSet-Cookie"], "is not a header name."),
+        ("\u216a-Origin", "is not a header name."),  # a Roman numeral, not an X
+    ],
+)
+@pytest.mark.parametrize("env", ["production", "development"])  # a typo, so refused even in dev
+def test_nonsense_header_names_refuse_to_start(
+    app_factory: AppFactory, configured: Any, message: str, env: str
+) -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        app_factory(BASTION_ENV=env, BASTION_CORS_ALLOW_HEADERS=configured)
+    assert len(refused.value.problems) == 1
+    assert message in refused.value.problems[0]
+
+
+def test_a_valid_header_list_starts(app_factory: AppFactory) -> None:
+    # The control of the refusals above: only the header names changed.
+    app = app_factory(BASTION_ENV="development", BASTION_CORS_ALLOW_HEADERS="X-Origin, X-Trace-Id")
+    assert app.extensions["bastion"].settings.cors_allow_headers == ("X-Origin", "X-Trace-Id")
+
+
+def test_newsroom_reads_cors_allow_headers_from_the_environment() -> None:
+    env = {"APP_ENV": "testing", "CORS_ALLOW_HEADERS": "X-Origin, X-Trace-Id"}
+    settings = load_settings(newsroom_settings.from_env(env))
+    assert settings.cors_allow_headers == ("X-Origin", "X-Trace-Id")
+    assert (
+        load_settings(newsroom_settings.from_env({"APP_ENV": "testing"})).cors_allow_headers == ()
+    )

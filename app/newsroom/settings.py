@@ -56,6 +56,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASTION_RATELIMIT_PREFIX": env.get("RATELIMIT_PREFIX") or "bastion",
         "BASTION_PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:8000"),
         "BASTION_CORS_ORIGINS": env.get("CORS_ORIGINS", ""),
+        "BASTION_CORS_ALLOW_HEADERS": env.get("CORS_ALLOW_HEADERS", ""),
         "TRUSTED_PROXIES": coerce("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "0"), int),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,

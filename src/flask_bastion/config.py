@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -33,6 +34,9 @@ PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_LENGTH = 32
+
+# A header name is an RFC 9110 token; anything else no browser sends, so listing it is a typo.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 # OWASP's floor for Argon2id (m=19 MiB, t=2, p=1); weaker parameters refuse to start.
 OWASP_MIN_MEMORY_KIB = 19 * 1024
@@ -85,6 +89,11 @@ class Settings:
         frozenset(),
         "exact origins (`scheme://host[:port]`) allowed with credentials; "
         "comma-separated string or list",
+    )
+    cors_allow_headers: tuple[str, ...] = _setting(
+        (),
+        "request headers pages on `CORS_ORIGINS` may send besides the ones the API reads "
+        "(`Content-Type`, the CSRF headers, `Authorization`, ...); names only, no `*`",
     )
     api_prefix: str = _setting("/api", "where `openapi.json` and `docs` live")
     url_prefix: str = _setting("/api/auth", "prefix of the auth endpoints")
@@ -289,6 +298,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         ]
         if not _parses(url)
     ]
+    malformed += _bad_header_names(values["cors_allow_headers"])
     if malformed:
         raise UnsafeConfiguration(malformed)
     values["cors_origins"] = frozenset(
@@ -299,6 +309,22 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     if problems and not settings.development:
         raise UnsafeConfiguration(problems)
     return settings
+
+
+def _bad_header_names(names: tuple[str, ...]) -> list[str]:
+    """Refusals for ``BASTION_CORS_ALLOW_HEADERS`` entries that are not header names."""
+    problems: list[str] = []
+    for name in names:
+        if name == "*":
+            # With credentials, browsers read "*" as a header literally named "*", not as "any":
+            # it would allow nothing while looking like it allows everything.
+            problems.append(
+                "BASTION_CORS_ALLOW_HEADERS contains '*': name each header (with credentials, "
+                "browsers do not read '*' as a wildcard)."
+            )
+        elif not HEADER_NAME.fullmatch(name):
+            problems.append(f"BASTION_CORS_ALLOW_HEADERS entry {name!r} is not a header name.")
+    return problems
 
 
 def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:

@@ -14,8 +14,16 @@ PREFLIGHT_MAX_AGE = "600"
 
 
 def allowed_headers(settings: Settings) -> str:
-    """The request headers a cross-origin page may send: the JSON body, CSRF and API headers."""
-    return ", ".join(("Content-Type", *settings.csrf_headers, *API_REQUEST_HEADERS))
+    """The request headers a cross-origin page may send.
+
+    The JSON body, CSRF and API headers we read, then the app's own ``BASTION_CORS_ALLOW_HEADERS``
+    (each name once, whatever its case: header names are case-insensitive).
+    """
+    names = ("Content-Type", *settings.csrf_headers, *API_REQUEST_HEADERS)
+    unique: dict[str, str] = {}
+    for name in (*names, *settings.cors_allow_headers):
+        unique.setdefault(name.lower(), name)
+    return ", ".join(unique.values())
 
 
 def allowed_origin(request: Request, settings: Settings) -> str | None:
