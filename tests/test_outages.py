@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -187,6 +187,46 @@ def test_a_stopped_database_answers_503_fast_and_the_app_recovers_by_itself(
     assert written.status_code == 201, written.get_data(as_text=True)
     titles = [a["title"] for a in fresh.client.get("/api/articles").json["items"]]
     assert titles == ["Up"]  # the write refused during the outage left nothing behind
+    app.extensions["bastion"].db.engine.dispose()
+
+
+def test_a_commit_that_loses_the_database_answers_503_and_writes_nothing(
+    running: Postgres,
+) -> None:
+    # Not TESTING's propagation: a failure after the view goes through Flask's own 500 path,
+    # as in production.
+    app = _app(running.url)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    armed, stopped = [False], [False]
+
+    @app.after_request
+    def _lose_the_database(response: Any) -> Any:
+        # Runs after the view and before the unit of work commits (hooks run newest first).
+        if armed[0] and not stopped[0] and request.path == "/api/articles":
+            stopped[0] = True
+            running.stop()
+        return response
+
+    auth = Auth(app.test_client())
+    assert auth.register().status_code == 201
+    assert auth.login().status_code == 200
+    # Control: a write while the database stays up is committed.
+    kept = auth.post("/api/articles", {"title": "Kept", "body": "Committed."})
+    assert kept.status_code == 201
+    token = auth.csrf_token()
+    armed[0] = True
+    lost = auth.client.post(
+        "/api/articles",
+        json={"title": "Lost", "body": "Never committed."},
+        headers={"X-XSRF-TOKEN": token},
+    )
+    assert stopped[0]
+    _assert_outage(lost, 0.0)
+    assert "Location" not in lost.headers
+
+    running.start()
+    titles = [a["title"] for a in auth.client.get("/api/articles").json["items"]]
+    assert titles == ["Kept"]
     app.extensions["bastion"].db.engine.dispose()
 
 
