@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from flask_bastion import current_bastion
-from flask_bastion.db import STATEMENT_TIMEOUT, make_engine
+from flask_bastion.db import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, make_engine
 from flask_bastion.errors import is_outage
 from flask_bastion.models import Base
 from newsroom import create_app
@@ -241,6 +241,26 @@ def test_a_port_where_nothing_listens_answers_503_fast() -> None:
     )
     _assert_outage(response, elapsed)
     app.extensions["bastion"].db.engine.dispose()
+
+
+def test_a_server_that_accepts_and_never_answers_is_an_outage_after_the_connect_timeout() -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshakes; nobody ever reads or writes
+    port = silent.getsockname()[1]
+    try:
+        app = _app(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", create=False)
+        client = app.test_client()
+        response, elapsed = _timed(
+            lambda: client.post(
+                "/api/token", json={"identity": "alice", "password": "a-long-test-passphrase"}
+            )
+        )
+        assert elapsed > CONNECT_TIMEOUT - 0.5  # it did wait for an answer, then gave up
+        _assert_outage(response, elapsed - CONNECT_TIMEOUT)
+        app.extensions["bastion"].db.engine.dispose()
+    finally:
+        silent.close()
 
 
 def test_an_exhausted_pool_is_an_outage_after_its_timeout(running: Postgres) -> None:

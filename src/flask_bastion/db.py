@@ -70,6 +70,9 @@ def make_engine(url: str, **options: Any) -> Engine:
     if url.startswith("postgresql"):
         # A host that is down or drops packets fails within seconds, not the kernel's minutes.
         connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        # A server that vanishes mid-query (no reset, no answer) drops the connection once
+        # what we sent stays unacknowledged this long, instead of after TCP's ~15 minutes.
+        connect_args.setdefault("tcp_user_timeout", TCP_USER_TIMEOUT * 1000)
     engine = create_engine(url, connect_args=connect_args, **options)
     if engine.dialect.name == "postgresql":
 
@@ -91,6 +94,7 @@ def make_engine(url: str, **options: Any) -> Engine:
 # enough for a healthy server under load. The statement and lock timeouts also bound
 # migrations, which run on the same engine: a migration that needs longer is run by hand.
 CONNECT_TIMEOUT = 3
+TCP_USER_TIMEOUT = 10
 POOL_TIMEOUT = 5
 STATEMENT_TIMEOUT = 30
 LOCK_TIMEOUT = 10

@@ -293,7 +293,7 @@ def _render_outage(error: BaseException) -> Response:
     log.warning(
         "database unavailable: %s: %s",
         type(error).__name__,
-        str(getattr(error, "orig", None) or error).strip().splitlines()[0],
+        (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0],
         extra={"request_id": request_id},
     )
     return problem_response(
