@@ -61,7 +61,43 @@ def make_engine(url: str, **options: Any) -> Engine:
         return engine
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
-    return create_engine(url, **options)
+    # A server that restarted leaves dead connections in the pool: test each one at checkout
+    # (one round trip) so the app recovers by itself instead of failing the next requests.
+    options.setdefault("pool_pre_ping", True)
+    # A request waits this long for a free connection, then answers 503 instead of hanging.
+    options.setdefault("pool_timeout", POOL_TIMEOUT)
+    connect_args: dict[str, Any] = {**options.pop("connect_args", {})}
+    if url.startswith("postgresql"):
+        # A host that is down or drops packets fails within seconds, not the kernel's minutes.
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        # A server that vanishes mid-query (no reset, no answer) drops the connection once
+        # what we sent stays unacknowledged this long, instead of after TCP's ~15 minutes.
+        connect_args.setdefault("tcp_user_timeout", TCP_USER_TIMEOUT * 1000)
+    engine = create_engine(url, connect_args=connect_args, **options)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _postgres_timeouts(dbapi_connection: Any, _record: Any) -> None:
+            # A runaway query or a lock held by a stuck transaction must not pin a worker
+            # thread for ever; set per connection so the URL's own `options` stay untouched.
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT * 1000)}")
+                cursor.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT * 1000)}")
+            dbapi_connection.autocommit = autocommit
+
+    return engine
+
+
+# Seconds. Short enough that an outage answers 503 while the client still waits; long
+# enough for a healthy server under load. The statement and lock timeouts also bound
+# migrations, which run on the same engine: a migration that needs longer is run by hand.
+CONNECT_TIMEOUT = 3
+TCP_USER_TIMEOUT = 10
+POOL_TIMEOUT = 5
+STATEMENT_TIMEOUT = 30
+LOCK_TIMEOUT = 10
 
 
 class Database:

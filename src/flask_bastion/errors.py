@@ -9,7 +9,8 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, g, json
-from werkzeug.exceptions import HTTPException
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("flask_bastion.errors")
 
@@ -251,7 +252,78 @@ def _render_http_exception(error: HTTPException) -> Response:
     return problem_response(Problem(status, _HTTP_CODES.get(status, "http_error"), detail), headers)
 
 
+# How long a client should wait before retrying when the database is unreachable: about
+# what a restart or a failover takes, and short enough that nobody gives up.
+OUTAGE_RETRY_AFTER = 5
+
+# SQLite reports a missing table as an OperationalError too; only these primary result
+# codes mean the file cannot be used right now (locked, unreadable, full), not a bug.
+_SQLITE_OUTAGE_CODES = frozenset({5, 6, 10, 13, 14, 15})  # BUSY LOCKED IOERR FULL CANTOPEN PROTOCOL
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether an error means the database is unreachable or overloaded, not that we erred.
+
+    Constraint violations and SQL mistakes stay bugs (500) or conflicts; only a lost or
+    refused connection, an exhausted pool or a timed-out statement is worth retrying.
+    """
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if not isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return False  # IntegrityError, ProgrammingError, DataError: the request or the code
+        driver_error: BaseException | None = error.orig
+    elif _is_driver_outage_class(error):
+        driver_error = error  # reads on a raw pooled connection (fast_reads) see these
+    else:
+        return False
+    code = getattr(driver_error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_OUTAGE_CODES
+    return True
+
+
+def _is_driver_outage_class(error: BaseException) -> bool:
+    # PEP 249 names the driver classes, not their module: OperationalError and InterfaceError
+    # are what every driver raises for a connection it cannot make or keep.
+    return any(
+        cls.__name__ in ("OperationalError", "InterfaceError") for cls in type(error).__mro__
+    )
+
+
+def _render_outage(error: BaseException) -> Response:
+    setattr(g, _FAILED, error)
+    request_id = getattr(g, "request_id", None)
+    # One line, no traceback: an outage is the operator's news, not a defect to debug.
+    log.warning(
+        "database unavailable: %s: %s",
+        type(error).__name__,
+        (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0],
+        extra={"request_id": request_id},
+    )
+    return problem_response(
+        Problem(
+            503,
+            "service_unavailable",
+            "The service is briefly unavailable. Try again in a few seconds.",
+            extra={"request_id": request_id},
+        ),
+        {"Retry-After": str(OUTAGE_RETRY_AFTER)},
+    )
+
+
+def _render_server_error(error: InternalServerError) -> Response:
+    # Flask wraps what fails after the view (the unit of work's commit) in a 500 of its own.
+    if error.original_exception is not None and is_outage(error.original_exception):
+        return _render_outage(error.original_exception)
+    return _render_http_exception(error)
+
+
 def _render_unexpected(error: Exception) -> Response:
+    if is_outage(error):
+        return _render_outage(error)
     setattr(g, _FAILED, error)
     request_id = getattr(g, "request_id", None)
     log.exception("unhandled error", extra={"request_id": request_id})
@@ -269,4 +341,5 @@ def register_error_handlers(app: Flask) -> None:
     """Route every error, ours and werkzeug's, through the problem+json renderer."""
     app.register_error_handler(BastionError, _render_bastion_error)
     app.register_error_handler(HTTPException, _render_http_exception)
+    app.register_error_handler(InternalServerError, _render_server_error)
     app.register_error_handler(Exception, _render_unexpected)
