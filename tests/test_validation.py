@@ -198,8 +198,8 @@ def test_non_object_json_gets_422(
                 ("password", "string_type", "Input should be a valid string"),
                 (
                     "remember",
-                    "bool_parsing",
-                    "Input should be a valid boolean, unable to interpret input",
+                    "bool_type",
+                    "Input should be a valid boolean",
                 ),
             ),
         ),
