@@ -175,3 +175,39 @@ def test_passwords_are_compared_after_unicode_normalisation(auth: Auth) -> None:
     assert auth.register(password=composed).status_code == 201
     auth.logout()
     assert auth.login("alice", decomposed).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44", "too_common"),  # fullwidth password
+        ("\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24", "too_common"),  # and upper case
+        ("\uff41\uff4c\uff49\uff43\uff45\uff41\uff4c\uff49\uff43\uff45", "too_personal"),
+        ("AliceAlice2024!", "too_personal"),
+    ],
+)
+def test_the_policy_judges_the_normalised_form(auth: Auth, password: str, code: str) -> None:
+    response = auth.register("bob@example.com", "alicealice", password)
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json["errors"]] == [("password", code)]
+    assert auth.register("bob@example.com", "alicealice", PASSWORD).status_code == 201
+
+
+SERVICE = "The password must not be the name of this service."
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["bastion1", "Bastion2024!", "newsroom", "NEWSROOM!!", "dailyplanet", "Daily-Planet"],
+)
+def test_the_services_own_names_are_refused(app_factory: AppFactory, password: str) -> None:
+    app = app_factory(
+        BASTION_PUBLIC_URL="https://dailyplanet.example.org",
+        BASTION_PASSWORD_REFUSED_WORDS=("newsroom",),
+    )
+    auth = Auth(app.test_client())
+    if password == "Daily-Planet":  # the host is one word; its spelling with a dash is another
+        assert auth.register(password=password).status_code == 201
+        return
+    assert_problem(auth.register(password=password), refused("too_common", SERVICE))
+    assert auth.register(password="dailyplanet-is-a-newspaper").status_code == 201

@@ -299,7 +299,7 @@ def test_lone_surrogates_are_field_errors(
                 (
                     "username",
                     "value_error",
-                    "Use letters, digits, '.', '_' or '-', starting with a letter or digit.",
+                    "Use a-z, digits, '.', '_' or '-', starting with a letter or digit.",
                 )
             ),
         ),
@@ -309,7 +309,7 @@ def test_lone_surrogates_are_field_errors(
                 (
                     "username",
                     "value_error",
-                    "Use letters, digits, '.', '_' or '-', starting with a letter or digit.",
+                    "Use a-z, digits, '.', '_' or '-', starting with a letter or digit.",
                 )
             ),
         ),

@@ -58,7 +58,7 @@ def _username(value: str) -> str:
     if "@" in value:
         raise ValueError("A username cannot contain '@' (it would look like an email address).")
     if not USERNAME_PATTERN.match(value):
-        raise ValueError("Use letters, digits, '.', '_' or '-', starting with a letter or digit.")
+        raise ValueError("Use a-z, digits, '.', '_' or '-', starting with a letter or digit.")
     return value
 
 

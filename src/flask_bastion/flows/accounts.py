@@ -14,7 +14,7 @@ from ..errors import Conflict, FieldError, InvalidCredentials, ValidationFailed
 from ..identity import identity_key, looks_like_email
 from ..models import User
 from ..schemas import RegisterInput
-from ..security.passwords import policy_errors
+from ..security.passwords import policy_errors, service_words
 from .context import FlowContext
 
 
@@ -25,6 +25,7 @@ def check_new_password(settings: Settings, password: str, *, email: str, usernam
         max_length=settings.password_max_length,
         common_top=settings.common_passwords,
         personal=(email, username, email.partition("@")[0]),
+        service=service_words(settings.public_url, settings.password_refused_words),
     )
     if errors:
         raise ValidationFailed(errors=errors)
