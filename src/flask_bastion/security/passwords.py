@@ -3,33 +3,72 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..errors import FieldError
+from ..errors import BastionError, FieldError
 from ..identity import identity_key
 
 
-class Passwords:
-    """Argon2id hashing with a dummy verification for accounts that do not exist."""
+class HashingBusy(BastionError):
+    """Every hashing slot stayed taken through the wait: shed the request, do not queue it."""
 
-    def __init__(self, *, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    status, code, detail = 503, "busy", "The server is busy; try again shortly."
+
+
+T = TypeVar("T")
+
+
+class Passwords:
+    """Argon2id hashing with a dummy verification for accounts that do not exist.
+
+    At most ``concurrency`` hashes run at once in this process: each holds ``memory_cost`` KiB,
+    so a sign-in flood on many request threads would otherwise need memory without bound.
+    A caller waits up to ``wait`` seconds for a slot, then gets :class:`HashingBusy` (503).
+    """
+
+    def __init__(
+        self,
+        *,
+        time_cost: int,
+        memory_cost: int,
+        parallelism: int,
+        concurrency: int = 2,
+        wait: float = 2.0,
+    ) -> None:
         self.hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
         )
         self._dummy_hash: str | None = None
+        self.slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.wait = wait
+
+    def _bounded(self, work: Callable[[], T]) -> T:
+        if not self.slots.acquire(timeout=self.wait):
+            raise HashingBusy(headers={"Retry-After": "1"})
+        try:
+            return work()
+        finally:
+            self.slots.release()
 
     def hash(self, password: str) -> str:
-        return self.hasher.hash(_normalise(password))
+        normalised = _normalise(password)
+        return self._bounded(lambda: self.hasher.hash(normalised))
 
     def verify(self, password_hash: str, password: str) -> bool:
+        normalised = _normalise(password)
+        return self._bounded(lambda: self._verify(password_hash, normalised))
+
+    def _verify(self, password_hash: str, normalised: str) -> bool:
         try:
-            return self.hasher.verify(password_hash, _normalise(password))
+            return self.hasher.verify(password_hash, normalised)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
@@ -39,7 +78,7 @@ class Passwords:
     def verify_dummy(self, password: str) -> None:
         """Spend one real verification, so an unknown account costs what a known one does."""
         if self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash("bastion-dummy-password")
+            self._dummy_hash = self.hash("bastion-dummy-password")
         self.verify(self._dummy_hash, password)
 
 
