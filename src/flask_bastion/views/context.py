@@ -39,11 +39,22 @@ def record(event: StrEnum, **fields: Any) -> None:
     audit.record(event, ip=request.remote_addr, **fields)
 
 
+# Enough of a User-Agent to tell clients apart; the rest would only let a client flood the log.
+USER_AGENT_LOGGED = 256
+
+
 @contextmanager
 def failures_recorded(event: StrEnum, **fields: Any) -> Iterator[None]:
-    """Record ``event`` with the error's code as ``reason`` when the block fails, then re-raise."""
+    """Record ``event`` with the error's code as ``reason`` when the block fails, then re-raise.
+
+    The record names the client's user agent and, when the error knows it (a wrong password for
+    an existing account), the account's id. Never the identity typed: people type passwords
+    into the identity field, and a plain hash of an email is undone by guessing.
+    """
     try:
         yield
     except BastionError as error:
-        record(event, reason=error.code, **fields)
+        known: dict[str, Any] = getattr(error, "audit_fields", {})
+        user_agent = request.user_agent.string[:USER_AGENT_LOGGED]
+        record(event, reason=error.code, user_agent=user_agent, **{**known, **fields})
         raise
