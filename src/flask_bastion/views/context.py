@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from .. import audit, clock
-from ..errors import BastionError
+from ..errors import BastionError, Forbidden
 from ..flows.context import Client, FlowContext
 from ..state import current_bastion
 
@@ -57,4 +57,22 @@ def failures_recorded(event: StrEnum, **fields: Any) -> Iterator[None]:
         known: dict[str, Any] = getattr(error, "audit_fields", {})
         user_agent = request.user_agent.string[:USER_AGENT_LOGGED]
         record(event, reason=error.code, user_agent=user_agent, **{**known, **fields})
+        raise
+
+
+@contextmanager
+def denials_recorded(user_id: int, **fields: Any) -> Iterator[None]:
+    """Record ``access_denied`` when the block refuses ``user_id`` with a 403, then re-raise:
+    probing for what one may not touch is worth a line in the audit trail."""
+    try:
+        yield
+    except Forbidden as error:
+        record(
+            audit.AuditEvent.ACCESS_DENIED,
+            user_id=user_id,
+            method=request.method,
+            path=request.path,
+            reason=error.code,
+            **fields,
+        )
         raise
