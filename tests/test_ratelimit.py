@@ -142,8 +142,8 @@ def test_a_silent_redis_is_a_quick_503_not_a_hang(
         response,
         problem(
             503,
-            "rate_limit_store_unavailable",
-            "Sign-in is unavailable for a moment; try again shortly.",
+            "service_unavailable",
+            "The service is briefly unavailable. Try again in a few seconds.",
         ),
     )
     assert response.headers["Retry-After"] == "5"
@@ -156,4 +156,4 @@ def test_an_unreachable_redis_is_a_503(app_factory: AppFactory) -> None:
     app = app_factory(BASTION_REDIS_URL=f"redis://127.0.0.1:{port}/0")
     response = Auth(app.test_client()).register()
     assert response.status_code == 503
-    assert response.json["code"] == "rate_limit_store_unavailable"
+    assert response.json["code"] == "service_unavailable"

@@ -29,10 +29,11 @@ UNAVAILABLE_RETRY_AFTER = "5"
 class LimitsUnavailable(BastionError):
     """The counter store did not answer: refuse rather than let attempts pass uncounted."""
 
+    # The code and wording of a database outage: to a client, both are the same brief wait.
     status, code, detail = (
         503,
-        "rate_limit_store_unavailable",
-        "Sign-in is unavailable for a moment; try again shortly.",
+        "service_unavailable",
+        "The service is briefly unavailable. Try again in a few seconds.",
     )
 
 
