@@ -9,7 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from flask_bastion import AuthSession, User, current_bastion
+from flask_bastion import AuthSession, User, clock, current_bastion
+from flask_bastion.identity import identity_key
 from tests.conftest import PASSWORD, Auth
 from tests.problems import INVALID_CREDENTIALS, assert_problem, field, problem
 
@@ -349,3 +350,24 @@ def test_newsroom_refuses_its_own_name_as_a_password(auth: Auth) -> None:
         ("password", "too_common")
     ]
     assert auth.register(password="newsroom-readers-read").status_code == 201
+
+
+def test_an_existing_username_outside_the_new_alphabet_still_signs_in(
+    app: Flask, auth: Auth
+) -> None:
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
+        state = current_bastion()
+        db.add(
+            User(
+                email="jose@example.com",
+                email_key="jose@example.com",
+                username="José",
+                username_key=identity_key("José"),
+                password_hash=state.passwords.hash(PASSWORD),
+                active=True,
+                created_at=clock.now(),
+            )
+        )
+    assert auth.login("josé").status_code == 200
+    auth.logout()
+    assert_problem(auth.login("josé", "wrong-password"), INVALID_CREDENTIALS)
