@@ -9,7 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from flask_bastion import AuthSession, User, current_bastion
+from flask_bastion import AuthSession, User, clock, current_bastion
+from flask_bastion.identity import identity_key
 from tests.conftest import PASSWORD, Auth
 from tests.problems import INVALID_CREDENTIALS, assert_problem, field, problem
 
@@ -310,3 +311,63 @@ def test_racing_registrations_of_one_account_give_one_201_and_409s(app: Flask) -
     assert sorted(statuses) == [201, 409, 409, 409]
     with app.app_context(), current_bastion().db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(User)).scalar_one() == 1
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "\u0430dmin",
+        "adm\u0456n",
+        "\u0430\u0501min",
+        "\u0391dmin",
+        "admi\u0578",
+        "\u00e0dmin",
+        "admin\u200b",
+    ],
+)
+def test_look_alike_usernames_are_refused(auth: Auth, username: str) -> None:
+    assert auth.register("admin@example.com", "admin").status_code == 201
+    auth.logout()
+    response = auth.register("mallory@example.com", username)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json["errors"]] == ["username"]
+    assert auth.register("mallory@example.com", "admin-2").status_code == 201
+
+
+def test_fullwidth_latin_is_the_same_username(auth: Auth) -> None:
+    assert auth.register("admin@example.com", "admin").status_code == 201
+    auth.logout()
+    response = auth.register("mallory@example.com", "\uff41\uff44\uff4d\uff49\uff4e")
+    assert_problem(
+        response, problem(409, "conflict", "The account already exists.", [TAKEN_USERNAME])
+    )
+
+
+def test_newsroom_refuses_its_own_name_as_a_password(auth: Auth) -> None:
+    response = auth.register(password="Newsroom2026")
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json["errors"]] == [
+        ("password", "too_common")
+    ]
+    assert auth.register(password="newsroom-readers-read").status_code == 201
+
+
+def test_an_existing_username_outside_the_new_alphabet_still_signs_in(
+    app: Flask, auth: Auth
+) -> None:
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
+        state = current_bastion()
+        db.add(
+            User(
+                email="jose@example.com",
+                email_key="jose@example.com",
+                username="José",
+                username_key=identity_key("José"),
+                password_hash=state.passwords.hash(PASSWORD),
+                active=True,
+                created_at=clock.now(),
+            )
+        )
+    assert auth.login("josé").status_code == 200
+    auth.logout()
+    assert_problem(auth.login("josé", "wrong-password"), INVALID_CREDENTIALS)

@@ -166,8 +166,8 @@ def test_patch_validation(root: SignedIn, bob: SignedIn) -> None:
             [
                 (
                     "active",
-                    "bool_parsing",
-                    "Input should be a valid boolean, unable to interpret input",
+                    "bool_type",
+                    "Input should be a valid boolean",
                 )
             ],
         ),

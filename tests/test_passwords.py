@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -175,3 +177,84 @@ def test_passwords_are_compared_after_unicode_normalisation(auth: Auth) -> None:
     assert auth.register(password=composed).status_code == 201
     auth.logout()
     assert auth.login("alice", decomposed).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44", "too_common"),  # fullwidth password
+        ("\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24", "too_common"),  # and upper case
+        ("\uff41\uff4c\uff49\uff43\uff45\uff41\uff4c\uff49\uff43\uff45", "too_personal"),
+        ("AliceAlice2024!", "too_personal"),
+    ],
+)
+def test_the_policy_judges_the_normalised_form(auth: Auth, password: str, code: str) -> None:
+    response = auth.register("bob@example.com", "alicealice", password)
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json["errors"]] == [("password", code)]
+    assert auth.register("bob@example.com", "alicealice", PASSWORD).status_code == 201
+
+
+SERVICE = "The password must not be the name of this service."
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["bastion1", "Bastion2024!", "newsroom", "NEWSROOM!!", "dailyplanet", "Daily-Planet"],
+)
+def test_the_services_own_names_are_refused(app_factory: AppFactory, password: str) -> None:
+    app = app_factory(
+        BASTION_PUBLIC_URL="https://dailyplanet.example.org",
+        BASTION_PASSWORD_REFUSED_WORDS=("newsroom",),
+    )
+    auth = Auth(app.test_client())
+    if password == "Daily-Planet":  # the host is one word; its spelling with a dash is another
+        assert auth.register(password=password).status_code == 201
+        return
+    assert_problem(auth.register(password=password), refused("too_common", SERVICE))
+    assert auth.register(password="dailyplanet-is-a-newspaper").status_code == 201
+
+
+def test_hashing_beyond_the_bound_is_shed_with_503(app_factory: AppFactory) -> None:
+    app = app_factory(BASTION_PASSWORD_HASH_CONCURRENCY=1)
+    auth = Auth(app.test_client())
+    assert auth.register().status_code == 201
+    auth.logout()
+    passwords = app.extensions["bastion"].passwords
+    passwords.wait = 0.05
+    assert passwords.slots.acquire(timeout=1)  # another request is hashing
+    try:
+        response = auth.login("alice")
+        assert_problem(response, problem(503, "busy", "The server is busy; try again shortly."))
+        assert response.headers["Retry-After"] == "1"
+    finally:
+        passwords.slots.release()
+    assert auth.login("alice").status_code == 200
+
+
+def test_no_more_hashes_run_at_once_than_the_setting(app_factory: AppFactory) -> None:
+    app = app_factory(BASTION_PASSWORD_HASH_CONCURRENCY=2)
+    passwords = app.extensions["bastion"].passwords
+    passwords.wait = 30
+    lock, running, peak = threading.Lock(), [0], [0]
+    real = passwords.hasher
+
+    class Watching:
+        def hash(self, password: str) -> str:
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            try:
+                time.sleep(0.05)
+                return real.hash(password)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+    passwords.hasher = Watching()
+    threads = [threading.Thread(target=passwords.hash, args=(PASSWORD,)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak[0] == 2

@@ -282,3 +282,41 @@ def test_a_token_in_a_form_body_is_ignored(client: FlaskClient, tokens: dict[str
     response = client.get(SESSION, data={"access_token": tokens["access_token"]})
     assert response.status_code == 401
     assert response.json["code"] == "not_authenticated"
+
+
+def test_an_audience_list_containing_ours_is_refused(
+    app: Flask, client: FlaskClient, good_claims: dict[str, Any]
+) -> None:
+    ours = good_claims["aud"]
+    control = sign(app, {**good_claims, "aud": ours})
+    assert client.get(SESSION, headers=bearer(control)).status_code == 200
+    for aud in ([ours], [ours, "https://other-api.example"]):
+        assert_invalid_token(
+            client.get(SESSION, headers=bearer(sign(app, {**good_claims, "aud": aud})))
+        )
+
+
+def test_a_token_not_yet_valid_is_refused(
+    app: Flask, client: FlaskClient, good_claims: dict[str, Any]
+) -> None:
+    now = int(time.time())
+    control = sign(app, {**good_claims, "nbf": now})
+    assert client.get(SESSION, headers=bearer(control)).status_code == 200
+    early = sign(app, {**good_claims, "nbf": now + 600})
+    assert_invalid_token(client.get(SESSION, headers=bearer(early)))
+    assert_invalid_token(
+        client.get(SESSION, headers=bearer(sign(app, {**good_claims, "nbf": "0"})))
+    )
+
+
+def test_a_lifetime_beyond_the_configured_one_is_refused(
+    app: Flask, client: FlaskClient, good_claims: dict[str, Any]
+) -> None:
+    lifetime = app.extensions["bastion"].settings.access_token_lifetime
+    iat = good_claims["iat"]
+    at_cap = sign(app, {**good_claims, "exp": iat + lifetime})
+    assert client.get(SESSION, headers=bearer(at_cap)).status_code == 200
+    beyond = sign(app, {**good_claims, "exp": iat + lifetime + 1})
+    assert_invalid_token(client.get(SESSION, headers=bearer(beyond)))
+    year = sign(app, {**good_claims, "exp": iat + 365 * 86400})
+    assert_invalid_token(client.get(SESSION, headers=bearer(year)))

@@ -62,7 +62,7 @@ def db_upgrade(revision: str) -> None:
     "--workers",
     type=int,
     default=lambda: int(os.environ.get("WEB_CONCURRENCY", "0")),
-    help="Worker processes (default: one per CPU).",
+    help="Worker processes (default: one per CPU with REDIS_URL, else 1).",
 )
 @click.option(
     "--threads",
@@ -77,6 +77,15 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    # Without Redis, rate-limit counters live in each worker's memory: N workers would each
+    # allow the whole limit, so sign-in limits would silently multiply by N.
+    shared_counters = current_bastion().settings.redis_url is not None
+    if workers > 1 and not shared_counters:
+        raise click.UsageError(
+            "--workers above 1 needs REDIS_URL: without it each worker keeps its own"
+            " rate-limit counters and every limit is multiplied by the number of workers."
+        )
+    workers = workers or ((os.cpu_count() or 1) if shared_counters else 1)
     migrate.upgrade(current_bastion().db.engine)
     if not admin_tasks.has_users(current_bastion().db.engine):
         # The command as typed (`.venv/bin/newsroom` under `make run`): the hint runs as is.
@@ -89,7 +98,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         address=host,
         port=port,
         interface=Interfaces.WSGI,
-        workers=workers or (os.cpu_count() or 1),
+        workers=workers,
         blocking_threads=threads,
         log_access=False,
     ).serve()

@@ -57,6 +57,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASTION_PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:8000"),
         "BASTION_CORS_ORIGINS": env.get("CORS_ORIGINS", ""),
         "BASTION_CORS_ALLOW_HEADERS": env.get("CORS_ALLOW_HEADERS", ""),
+        # A password that is the site's own name is the first one anybody tries.
+        "BASTION_PASSWORD_REFUSED_WORDS": ("newsroom",),
         "TRUSTED_PROXIES": coerce("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "0"), int),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,

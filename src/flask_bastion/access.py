@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import g, request
 from werkzeug.local import LocalProxy
 
-from . import clock, sessions
+from . import audit, clock, sessions
 from .errors import Forbidden, InvalidToken, NotAuthenticated
 from .openapi import describe
 from .principal import Principal
@@ -99,6 +99,15 @@ def _role_check(roles: tuple[str, ...], quantifier: Callable[[Any], bool]) -> Ca
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = require_principal()
             if not quantifier(r in principal.roles for r in roles):
+                audit.record(
+                    audit.AuditEvent.ACCESS_DENIED,
+                    ip=request.remote_addr,
+                    user_id=principal.user_id,
+                    method=request.method,
+                    path=request.path,
+                    reason="forbidden",
+                    required=sorted(roles),
+                )
                 raise Forbidden("Your roles do not allow this.")
             return view(*args, **kwargs)
 

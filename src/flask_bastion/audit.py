@@ -23,6 +23,8 @@ class AuditEvent(StrEnum):
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
     CSRF_FAILED = "csrf_failed"
+    # A signed-in caller was refused (403): a role it lacks, a resource that is not its own.
+    ACCESS_DENIED = "access_denied"
     REAUTH_SUCCEEDED = "reauth_succeeded"
     REAUTH_FAILED = "reauth_failed"
     SESSION_ENDED = "session_ended"

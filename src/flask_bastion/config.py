@@ -133,6 +133,16 @@ class Settings:
     common_passwords: int = _setting(
         10_000, "refuse the N most common leaked passwords (zxcvbn's list)"
     )
+    password_refused_words: tuple[str, ...] = _setting(
+        (),
+        "words a password must not be, such as your service's name; `bastion` and the names of"
+        " the public host always are",
+    )
+    password_hash_concurrency: int = _setting(
+        2,
+        "Argon2 hashes one process runs at once (each takes `argon2_memory_cost`); beyond it,"
+        " a short wait, then 503",
+    )
     argon2_time_cost: int = _setting(3, "Argon2id iterations (floor 2)")
     argon2_memory_cost: int = _setting(64 * 1024, "Argon2id memory in KiB (floor 19456)")
     argon2_parallelism: int = _setting(

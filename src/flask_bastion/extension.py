@@ -59,6 +59,7 @@ class Bastion:
                 time_cost=settings.argon2_time_cost,
                 memory_cost=settings.argon2_memory_cost,
                 parallelism=settings.argon2_parallelism,
+                concurrency=settings.password_hash_concurrency,
             ),
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
             csrf_signer=Signer.for_purpose(secrets, "csrf"),

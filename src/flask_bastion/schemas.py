@@ -21,9 +21,13 @@ from .identity import USERNAME_PATTERN, identity_key
 
 
 class Input(BaseModel):
-    """Base of request bodies: unknown fields are refused, so typos never pass silently."""
+    """Base of request bodies: unknown fields are refused, so typos never pass silently.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    Strict: each field takes only its own JSON type. Lax parsing turns ``"false"`` or ``0``
+    into ``False`` and ``"yes"`` into ``True``, so a client's mistake changes an account.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, strict=True)
 
 
 class Output(BaseModel):
@@ -54,7 +58,7 @@ def _username(value: str) -> str:
     if "@" in value:
         raise ValueError("A username cannot contain '@' (it would look like an email address).")
     if not USERNAME_PATTERN.match(value):
-        raise ValueError("Use letters, digits, '.', '_' or '-', starting with a letter or digit.")
+        raise ValueError("Use a-z, digits, '.', '_' or '-', starting with a letter or digit.")
     return value
 
 

@@ -329,6 +329,7 @@ class AccessTokens:
             issuer=self.issuer,
             audience=self.audience,
             now=now,
+            max_lifetime=self.lifetime,
         )
         self._remember(token, claims)
         return claims

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import re
+import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from flask import request
 from pydantic import BaseModel, ValidationError
@@ -21,6 +24,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # JSON has no infinity: ``1e400`` overflowing into ``inf`` would slip past every bound.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("number out of range")
+    return number
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -96,8 +107,22 @@ def read_json(max_body: int) -> Any:
         raise RequestEntityTooLarge()
     if not raw.strip():
         raise MalformedBody("The request body is empty; send a JSON object.")
+    # RFC 8259 §8.1: JSON between systems is UTF-8 without a BOM. json.loads on bytes would
+    # also guess UTF-16/32, so a body other parsers (a WAF, a log pipeline) read as noise
+    # would reach us as meaning.
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise MalformedBody()
     try:
-        return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedBody() from None
+    try:
+        return json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except (ValueError, RecursionError):
         raise MalformedBody() from None
 
@@ -128,17 +153,56 @@ def json_body(model: type[BaseModel], *, max_body: int | Callable[[], int]) -> C
     return decorator
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_NOT_AN_INTEGER = "Input should be a valid integer, unable to parse string as an integer"
+_NOT_A_BOOLEAN = "Input should be a valid boolean, unable to interpret input"
+
+
+def _scalar_type(annotation: Any) -> Any:
+    """``int`` for ``int`` and ``int | None``; the annotation itself otherwise."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        return inner[0] if len(inner) == 1 else annotation
+    return annotation
+
+
+def _query_value(kind: Any, field: str, text: str) -> Any:
+    """A query-string word as the JSON type its field expects, parsed by one strict rule.
+
+    Input models are strict, so a JSON ``"0"`` never becomes ``False``; a query string only
+    has words, so its integers and booleans are parsed here, and nothing looser passes.
+    """
+    if kind is int:
+        if not _INTEGER.fullmatch(text):
+            raise ValidationFailed(errors=[FieldError(field, "int_parsing", _NOT_AN_INTEGER)])
+        return int(text)
+    if kind is bool:
+        if text not in ("true", "false"):
+            raise ValidationFailed(errors=[FieldError(field, "bool_parsing", _NOT_A_BOOLEAN)])
+        return text == "true"
+    return text
+
+
+def query_data(model: type[BaseModel]) -> dict[str, Any]:
+    """The request's query string as the dict ``model`` validates (a repeated key: a list)."""
+    kinds = {
+        (info.alias or name): _scalar_type(info.annotation)
+        for name, info in model.model_fields.items()
+    }
+    data: dict[str, Any] = {}
+    for key in request.args:
+        values = [_query_value(kinds.get(key), key, v) for v in request.args.getlist(key)]
+        data[key] = values if len(values) > 1 else values[0]
+    return data
+
+
 def query_args(model: type[BaseModel]) -> Callable[[F], F]:
     """Decorate a view to receive ``query=<model instance>`` parsed from the query string."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            data: dict[str, Any] = {}
-            for key in request.args:
-                values = request.args.getlist(key)
-                data[key] = values if len(values) > 1 else values[0]
-            kwargs["query"] = validate(model, data)
+            kwargs["query"] = validate(model, query_data(model))
             return view(*args, **kwargs)
 
         describe(wrapper, query=model)

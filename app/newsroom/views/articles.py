@@ -16,6 +16,7 @@ from flask_bastion.access import require_principal
 from flask_bastion.openapi import describe, responds
 from flask_bastion.schemas import ProblemDetails
 from flask_bastion.validation import api_body, json_body, query_args
+from flask_bastion.views.context import denials_recorded
 from flask_bastion.views.render import render
 
 from .. import cursors
@@ -146,14 +147,15 @@ def update_article(article_id: int, body: ArticleUpdate) -> Response:
     instead of being overwritten; without `If-Match` the last write wins.
     """
     principal = require_principal()
-    article = articles.update_article(
-        current_bastion().db.session,
-        principal,
-        article_id,
-        body,
-        expected=_expected_revisions(),
-        now=clock.now(),
-    )
+    with denials_recorded(principal.user_id, article_id=article_id):
+        article = articles.update_article(
+            current_bastion().db.session,
+            principal,
+            article_id,
+            body,
+            expected=_expected_revisions(),
+            now=clock.now(),
+        )
     return _article(article)
 
 
@@ -166,9 +168,10 @@ def update_article(article_id: int, body: ArticleUpdate) -> Response:
 def delete_article(article_id: int) -> Response:
     """Delete an article (the author, an editor or an admin); honours If-Match."""
     principal = require_principal()
-    articles.delete_article(
-        current_bastion().db.session, principal, article_id, expected=_expected_revisions()
-    )
+    with denials_recorded(principal.user_id, article_id=article_id):
+        articles.delete_article(
+            current_bastion().db.session, principal, article_id, expected=_expected_revisions()
+        )
     return Response(status=204)
 
 

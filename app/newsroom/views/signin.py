@@ -118,7 +118,7 @@ def login() -> Response:
     except (InvalidCredentials, AccountDisabled, RateLimited) as error:
         return _login_page(
             error.status,
-            MESSAGES[type(error)],
+            next(text for kind, text in MESSAGES.items() if isinstance(error, kind)),
             headers=error.headers,
             identity=identity,
             remember=remember,

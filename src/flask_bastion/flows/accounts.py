@@ -10,12 +10,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..config import Settings
-from ..errors import Conflict, FieldError, InvalidCredentials, ValidationFailed
+from ..errors import Conflict, FieldError, InvalidCredentials, RateLimited, ValidationFailed
 from ..identity import identity_key, looks_like_email
 from ..models import User
 from ..schemas import RegisterInput
-from ..security.passwords import policy_errors
+from ..security.passwords import policy_errors, service_words
 from .context import FlowContext
+
+
+class WrongPassword(InvalidCredentials):
+    """The account exists and the password is wrong: the client gets exactly the answer an
+    unknown account gets; the audit trail also learns which account was tried."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__()
+        self.audit_fields = {"user_id": user_id}
 
 
 def check_new_password(settings: Settings, password: str, *, email: str, username: str) -> None:
@@ -25,6 +34,7 @@ def check_new_password(settings: Settings, password: str, *, email: str, usernam
         max_length=settings.password_max_length,
         common_top=settings.common_passwords,
         personal=(email, username, email.partition("@")[0]),
+        service=service_words(settings.public_url, settings.password_refused_words),
     )
     if errors:
         raise ValidationFailed(errors=errors)
@@ -74,25 +84,36 @@ def register(ctx: FlowContext, data: RegisterInput) -> User:
 def authenticate(ctx: FlowContext, *, identity: str, password: str) -> User:
     """The user behind an email-or-username and password, with one answer for every failure.
 
-    Unknown accounts spend a dummy Argon2 verification, so timing matches a wrong password.
-    Whether the user may sign in now (active, further steps) is the sign-in pipeline's call.
+    Failures count per client address, per identifier as typed (normalised), and, once the
+    lookup found the account, per account: its email and its username share one count, so
+    switching between them buys no extra guesses. Unknown accounts spend a dummy Argon2
+    verification, so timing matches a wrong password. Whether the user may sign in now
+    (active, further steps) is the sign-in pipeline's call.
     """
     settings, limits, passwords = ctx.settings, ctx.limits, ctx.passwords
+    per_identity = settings.login_limit_per_identity
     key = identity_key(identity)
     limits.hit(settings.login_limit_per_ip, "login-ip", ctx.client.ip)
-    limits.check(settings.login_limit_per_identity, "login-identity", key)
+    limits.check(per_identity, "login-identity", key)
     if len(password) > settings.password_max_length:  # refused before hashing: no CPU to buy
-        limits.hit(settings.login_limit_per_identity, "login-identity", key)
+        limits.hit(per_identity, "login-identity", key)
         raise InvalidCredentials()
     column = User.email_key if looks_like_email(key) else User.username_key
     user = ctx.db.execute(select(User).where(column == key)).scalar_one_or_none()
     if user is None:
         passwords.verify_dummy(password)
-        limits.hit(settings.login_limit_per_identity, "login-identity", key)
+        limits.hit(per_identity, "login-identity", key)
         raise InvalidCredentials()
+    account = str(user.id)
+    try:
+        limits.check(per_identity, "login-account", account)
+    except RateLimited:
+        passwords.verify_dummy(password)  # a spent account costs what any other attempt does
+        raise
     if not passwords.verify(user.password_hash, password):
-        limits.hit(settings.login_limit_per_identity, "login-identity", key)
-        raise InvalidCredentials()
+        limits.hit(per_identity, "login-identity", key)
+        limits.hit(per_identity, "login-account", account)
+        raise WrongPassword(user.id)
     if passwords.needs_rehash(user.password_hash):  # parameters were raised since it was hashed
         user.password_hash = passwords.hash(password)
     return user

@@ -25,6 +25,8 @@ JWT_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "exp", "iat", "jti")
 # Header parameters that point at or carry a key: honouring them lets the sender pick the key.
 KEY_BEARING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit"})
+# Clocks of our own instances drift a little; a token is never early or "from the future" by more.
+CLOCK_SKEW = 60
 # A real token is ~400 bytes; refusing huge ones before parsing bounds the work per request.
 MAX_TOKEN_LENGTH = 4096
 
@@ -82,8 +84,13 @@ def verify(
     issuer: str,
     audience: str,
     now: datetime,
+    max_lifetime: int | None = None,
 ) -> AccessClaims:
-    """The claims of a valid access token; :class:`InvalidToken` for anything else."""
+    """The claims of a valid access token; :class:`InvalidToken` for anything else.
+
+    ``max_lifetime`` caps ``exp - iat``: a token we would never have issued (a key that leaked
+    into a tool minting year-long tokens) is refused even though its signature holds.
+    """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken()
     try:
@@ -106,17 +113,29 @@ def verify(
         )
     except jwt.PyJWTError:
         raise InvalidToken() from None
-    return _checked(claims, now)
+    return _checked(claims, now, audience=audience, max_lifetime=max_lifetime)
 
 
-def _checked(claims: dict[str, Any], now: datetime) -> AccessClaims:
-    exp, iat = claims["exp"], claims["iat"]
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checked(
+    claims: dict[str, Any], now: datetime, *, audience: str, max_lifetime: int | None
+) -> AccessClaims:
+    exp, iat, nbf = claims["exp"], claims["iat"], claims.get("nbf", claims["iat"])
     sub, sid, jti = claims["sub"], claims["sid"], claims["jti"]
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat)):
+    # PyJWT accepts a list that contains our audience; a token meant for several resource
+    # servers can be replayed by any of them, so ours must name us alone.
+    if claims["aud"] != audience or not isinstance(claims["aud"], str):
+        raise InvalidToken()
+    if not all(_is_int(v) for v in (exp, iat, nbf)):
         raise InvalidToken()
     if not all(isinstance(v, str) and v for v in (sub, sid, jti)):
         raise InvalidToken()
+    if exp <= iat or (max_lifetime is not None and exp - iat > max_lifetime):
+        raise InvalidToken()
     timestamp = now.timestamp()
-    if timestamp >= exp or iat > timestamp + 60:  # expired, or minted in the future
+    if timestamp >= exp or iat > timestamp + CLOCK_SKEW or nbf > timestamp + CLOCK_SKEW:
         raise InvalidToken()
     return AccessClaims(subject=sub, session_id=sid, expires_at=exp, issued_at=iat, token_id=jti)

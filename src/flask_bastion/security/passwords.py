@@ -2,31 +2,73 @@
 
 from __future__ import annotations
 
+import re
+import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..errors import FieldError
+from ..errors import BastionError, FieldError
+from ..identity import identity_key
+
+
+class HashingBusy(BastionError):
+    """Every hashing slot stayed taken through the wait: shed the request, do not queue it."""
+
+    status, code, detail = 503, "busy", "The server is busy; try again shortly."
+
+
+T = TypeVar("T")
 
 
 class Passwords:
-    """Argon2id hashing with a dummy verification for accounts that do not exist."""
+    """Argon2id hashing with a dummy verification for accounts that do not exist.
 
-    def __init__(self, *, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    At most ``concurrency`` hashes run at once in this process: each holds ``memory_cost`` KiB,
+    so a sign-in flood on many request threads would otherwise need memory without bound.
+    A caller waits up to ``wait`` seconds for a slot, then gets :class:`HashingBusy` (503).
+    """
+
+    def __init__(
+        self,
+        *,
+        time_cost: int,
+        memory_cost: int,
+        parallelism: int,
+        concurrency: int = 2,
+        wait: float = 2.0,
+    ) -> None:
         self.hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
         )
         self._dummy_hash: str | None = None
+        self.slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.wait = wait
+
+    def _bounded(self, work: Callable[[], T]) -> T:
+        if not self.slots.acquire(timeout=self.wait):
+            raise HashingBusy(headers={"Retry-After": "1"})
+        try:
+            return work()
+        finally:
+            self.slots.release()
 
     def hash(self, password: str) -> str:
-        return self.hasher.hash(_normalise(password))
+        normalised = _normalise(password)
+        return self._bounded(lambda: self.hasher.hash(normalised))
 
     def verify(self, password_hash: str, password: str) -> bool:
+        normalised = _normalise(password)
+        return self._bounded(lambda: self._verify(password_hash, normalised))
+
+    def _verify(self, password_hash: str, normalised: str) -> bool:
         try:
-            return self.hasher.verify(password_hash, _normalise(password))
+            return self.hasher.verify(password_hash, normalised)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
@@ -36,7 +78,7 @@ class Passwords:
     def verify_dummy(self, password: str) -> None:
         """Spend one real verification, so an unknown account costs what a known one does."""
         if self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash("bastion-dummy-password")
+            self._dummy_hash = self.hash("bastion-dummy-password")
         self.verify(self._dummy_hash, password)
 
 
@@ -53,26 +95,63 @@ def common_passwords(top: int) -> frozenset[str]:
     return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"][:top])
 
 
+# Words every deployment refuses as a password: the library's own name is public knowledge.
+BUILTIN_REFUSED_WORDS = ("bastion",)
+# Digits and punctuation around a word ("Alice2024!") add little an attacker does not try first.
+_DECORATION = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
+def service_words(public_url: str, refused: Iterable[str]) -> tuple[str, ...]:
+    """The words naming this service: the built-in ones, ``refused``, and the public host
+    with each of its labels but the last (``news.example.org``: itself, ``news``, ``example``)."""
+    host = urlsplit(public_url).hostname or ""
+    labels = host.split(".")[:-1] if "." in host else [host]
+    return (*BUILTIN_REFUSED_WORDS, *refused, host, *labels)
+
+
 def policy_errors(
-    password: str, *, min_length: int, max_length: int, common_top: int, personal: Iterable[str]
+    password: str,
+    *,
+    min_length: int,
+    max_length: int,
+    common_top: int,
+    personal: Iterable[str],
+    service: Iterable[str] = (),
 ) -> list[FieldError]:
-    """Why a new password is refused; empty when it is acceptable."""
-    length = len(_normalise(password))
+    """Why a new password is refused; empty when it is acceptable.
+
+    Every rule judges the form that is hashed (NFKC), compared without case: a rule on the raw
+    text would let a fullwidth ``password`` (U+FF50...) through, which then signs in as
+    ``password``.
+    """
+    normalised = _normalise(password)
+    length = len(normalised)
     if length < min_length:
         return [FieldError("password", "too_short", f"Use at least {min_length} characters.")]
     if length > max_length:  # checked before hashing: a huge input must not buy CPU time
         return [FieldError("password", "too_long", f"Use at most {max_length} characters.")]
-    lowered = password.lower()
-    if lowered in common_passwords(common_top):
+    key = identity_key(normalised)
+    core = _DECORATION.sub("", key)
+    if key in common_passwords(common_top):
         return [
             FieldError(
                 "password", "too_common", "This password is among the most common; choose another."
             )
         ]
-    if any(p and lowered == p.lower() for p in personal):
+    if _is_one_of({key, core}, personal):
         return [
             FieldError(
                 "password", "too_personal", "The password must not be your email or username."
             )
         ]
+    if _is_one_of({key, core}, service):
+        return [
+            FieldError(
+                "password", "too_common", "The password must not be the name of this service."
+            )
+        ]
     return []
+
+
+def _is_one_of(forms: set[str], words: Iterable[str]) -> bool:
+    return any(identity_key(word) in forms for word in words if word.strip())

@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from .. import audit, clock
-from ..errors import BastionError
+from ..errors import BastionError, Forbidden
 from ..flows.context import Client, FlowContext
 from ..state import current_bastion
 
@@ -39,11 +39,40 @@ def record(event: StrEnum, **fields: Any) -> None:
     audit.record(event, ip=request.remote_addr, **fields)
 
 
+# Enough of a User-Agent to tell clients apart; the rest would only let a client flood the log.
+USER_AGENT_LOGGED = 256
+
+
 @contextmanager
 def failures_recorded(event: StrEnum, **fields: Any) -> Iterator[None]:
-    """Record ``event`` with the error's code as ``reason`` when the block fails, then re-raise."""
+    """Record ``event`` with the error's code as ``reason`` when the block fails, then re-raise.
+
+    The record names the client's user agent and, when the error knows it (a wrong password for
+    an existing account), the account's id. Never the identity typed: people type passwords
+    into the identity field, and a plain hash of an email is undone by guessing.
+    """
     try:
         yield
     except BastionError as error:
-        record(event, reason=error.code, **fields)
+        known: dict[str, Any] = getattr(error, "audit_fields", {})
+        user_agent = request.user_agent.string[:USER_AGENT_LOGGED]
+        record(event, reason=error.code, user_agent=user_agent, **{**known, **fields})
+        raise
+
+
+@contextmanager
+def denials_recorded(user_id: int, **fields: Any) -> Iterator[None]:
+    """Record ``access_denied`` when the block refuses ``user_id`` with a 403, then re-raise:
+    probing for what one may not touch is worth a line in the audit trail."""
+    try:
+        yield
+    except Forbidden as error:
+        record(
+            audit.AuditEvent.ACCESS_DENIED,
+            user_id=user_id,
+            method=request.method,
+            path=request.path,
+            reason=error.code,
+            **fields,
+        )
         raise
