@@ -8,13 +8,13 @@ import logging
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, Response, json
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from flask_bastion import User, current_bastion
 from flask_bastion.models import AuthSession
-from flask_bastion.oauth import OAUTH_ERRORS
+from flask_bastion.oauth import OAUTH_ERRORS, add_oauth_error_members
 from flask_bastion.testing import Clock
 from tests.conftest import PASSWORD
 from tests.problems import problem
@@ -353,3 +353,15 @@ def test_other_endpoints_keep_plain_problems(client: FlaskClient) -> None:
     assert response.status_code == 401
     assert response.json["code"] == "not_authenticated"
     assert "error" not in response.json and "error_description" not in response.json
+
+
+def test_the_description_keeps_to_the_characters_rfc_6749_allows(app: Flask) -> None:
+    body = problem(400, "malformed_form", 'Say "no" — or a \\ back\u00adslash.')
+    with app.app_context():
+        rendered = add_oauth_error_members(
+            Response(json.dumps(body), status=400, mimetype="application/problem+json")
+        )
+    answer = json.loads(rendered.get_data())
+    assert answer["detail"] == body["detail"]  # ours stays as written
+    assert answer["error_description"] == "Say ?no? ? or a ? back?slash."
+    assert answer["error"] == "invalid_request"

@@ -10,12 +10,11 @@ beside the problem+json ones. :data:`OAUTH_ERRORS` is the one mapping from our c
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Response, request
+from flask import Response, json, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import PROBLEM_MIMETYPE, BastionError, UnsupportedMediaType
@@ -69,7 +68,6 @@ OAUTH_ERRORS: dict[str, str] = {
     "unsupported_grant_type": "unsupported_grant_type",
     # The request was sound; the client should wait (Retry-After) and send it again.
     "rate_limited": "temporarily_unavailable",
-    "service_unavailable": "temporarily_unavailable",
     "internal_error": "server_error",
 }
 
