@@ -600,7 +600,7 @@ export interface components {
         };
         /**
          * RefreshTokenGrant
-         * @description ``POST /api/token`` with ``grant_type=refresh_token`` (RFC 6749 6): as the refresh endpoint.
+         * @description ``POST /api/token`` with ``grant_type=refresh_token`` (RFC 6749 6), as ``/token/refresh``.
          */
         RefreshTokenGrant: {
             /**
