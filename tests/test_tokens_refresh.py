@@ -21,6 +21,7 @@ from tests.token_helpers import (
     bearer,
     claims_of,
     issue,
+    oauth,
     register,
 )
 
@@ -48,7 +49,7 @@ def refresh(client: FlaskClient, token: str) -> Any:
 def assert_invalid_grant(response: Any) -> None:
     assert response.status_code == 401, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
-    assert response.json == INVALID_GRANT
+    assert response.json == oauth(INVALID_GRANT, "invalid_grant")
 
 
 def token_sessions(app: Flask) -> int:
@@ -306,17 +307,24 @@ def test_revoking_twice_is_200(client: FlaskClient, pair: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("path", [REFRESH, REVOKE])
-def test_refresh_and_revoke_take_json_only(client: FlaskClient, path: str) -> None:
-    response = client.post(path, data={"refresh_token": "x", "token": "x"})
-    assert response.json == problem(
-        415, "unsupported_media_type", "Send the body as application/json."
+def test_refresh_and_revoke_take_json_or_a_form_only(client: FlaskClient, path: str) -> None:
+    response = client.post(path, data="token=x", headers={"Content-Type": "text/plain"})
+    assert response.json == oauth(
+        problem(
+            415,
+            "unsupported_media_type",
+            "Send the body as application/json or application/x-www-form-urlencoded.",
+        ),
+        "invalid_request",
     )
 
 
 @pytest.mark.parametrize("path", [REFRESH, REVOKE])
 def test_refresh_and_revoke_refuse_malformed_json(client: FlaskClient, path: str) -> None:
     response = client.post(path, data="{", headers={"Content-Type": "application/json"})
-    assert response.json == problem(400, "malformed_json", "The request body is not valid JSON.")
+    assert response.json == oauth(
+        problem(400, "malformed_json", "The request body is not valid JSON."), "invalid_request"
+    )
 
 
 @pytest.mark.parametrize(("path", "name"), [(REFRESH, "refresh_token"), (REVOKE, "token")])
@@ -324,16 +332,21 @@ def test_refresh_and_revoke_refuse_oversized_bodies(
     client: FlaskClient, path: str, name: str
 ) -> None:
     response = client.post(path, json={name: "x" * 5000})
-    assert response.json == problem(413, "body_too_large", "The request body is too large.")
+    assert response.json == oauth(
+        problem(413, "body_too_large", "The request body is too large."), "invalid_request"
+    )
 
 
 @pytest.mark.parametrize(("path", "name"), [(REFRESH, "refresh_token"), (REVOKE, "token")])
 def test_refresh_and_revoke_validate_fields(client: FlaskClient, path: str, name: str) -> None:
-    assert client.post(path, json={}).json == problem(
-        422,
-        "validation_failed",
-        "Some fields are invalid.",
-        errors=[{"field": name, "code": "missing", "message": "Field required"}],
+    assert client.post(path, json={}).json == oauth(
+        problem(
+            422,
+            "validation_failed",
+            "Some fields are invalid.",
+            errors=[{"field": name, "code": "missing", "message": "Field required"}],
+        ),
+        "invalid_request",
     )
     wrong = client.post(path, json={name: 12})
     assert wrong.status_code == 422

@@ -61,3 +61,8 @@ def claims_of(token: str) -> dict[str, Any]:
 def header_of(token: str) -> dict[str, Any]:
     part = token.split(".")[0]
     return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
+
+
+def oauth(problem_body: dict[str, Any], error: str) -> dict[str, Any]:
+    """A token endpoint's error body: the problem with the RFC 6749 5.2 members beside it."""
+    return {**problem_body, "error": error, "error_description": problem_body["detail"]}

@@ -146,11 +146,11 @@ def _operation(meta: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, 
     if parameters:
         op["parameters"] = parameters
     if meta.get("body"):
+        schema = {"$ref": REF.format(model=meta["body"].__name__)}
+        media_types = meta.get("body_media", ("application/json",))
         op["requestBody"] = {
             "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": REF.format(model=meta["body"].__name__)}}
-            },
+            "content": {media: {"schema": schema} for media in media_types},
         }
         for status, text in _STANDARD_ERRORS.items():
             op["responses"][status] = _problem_response(text)

@@ -5,14 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, StringConstraints
+from pydantic import AliasChoices, ConfigDict, Field, RootModel, StringConstraints
 
-from .schemas import Input, Output, PasswordText
+from .schemas import Input, Output, PasswordText, ProblemDetails
 
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
-class TokenRequest(Input):
+class OAuthInput(Input):
+    """Base of the token endpoints' bodies, which OAuth client libraries send.
+
+    RFC 6749 3.2: the server ignores parameters it does not recognise (``client_id``,
+    ``scope``, ...), so these bodies ignore unknown fields where other inputs refuse them.
+    """
+
+    model_config = ConfigDict(extra="ignore", json_schema_mode_override="validation")
+
+
+class GrantType(OAuthInput):
+    """Which grant a ``POST /api/token`` asks for; without one, the password grant."""
+
+    grant_type: Annotated[str, StringConstraints(max_length=64)] = "password"
+
+
+class TokenRequest(OAuthInput):
     """``POST /api/token``: the OAuth 2.0 password grant, as JSON or as a form.
 
     ``identity`` is an email or a username; ``email`` and ``username`` are accepted aliases
@@ -26,11 +42,24 @@ class TokenRequest(Input):
     password: PasswordText
 
 
-class RefreshInput(Input):
+class RefreshTokenGrant(OAuthInput):
+    """``POST /api/token`` with ``grant_type=refresh_token`` (RFC 6749 6), as ``/token/refresh``."""
+
+    grant_type: Literal["refresh_token"]
     refresh_token: OpaqueToken
 
 
-class RevokeInput(Input):
+class TokenGrant(RootModel[TokenRequest | RefreshTokenGrant]):
+    """The body of ``POST /api/token``: one of the grants it accepts, as JSON or as a form."""
+
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
+
+class RefreshInput(OAuthInput):
+    refresh_token: OpaqueToken
+
+
+class RevokeInput(OAuthInput):
     """RFC 7009: the token to revoke, a refresh token or an access token."""
 
     token: OpaqueToken
@@ -44,6 +73,13 @@ class TokenPair(Output):
     refresh_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
+
+
+class OAuthProblem(ProblemDetails):
+    """A token endpoint's error: problem+json with the RFC 6749 5.2 members beside it."""
+
+    error: str
+    error_description: str
 
 
 class DeviceSession(Output):

@@ -6,50 +6,55 @@ ride on: they are CSRF-exempt and never set a cookie.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Blueprint, Response
 
 from .. import clock
 from ..access import csrf_exempt
 from ..audit import AuditEvent
-from ..errors import FamilyRevoked, RefreshRaceLost, UnsupportedMediaType
+from ..errors import FamilyRevoked, RefreshRaceLost
 from ..flows import tokens
 from ..flows.tokens import IssuedTokens
 from ..headers import no_store
+from ..oauth import FORM, UnsupportedGrantType, add_oauth_error_members, read_oauth_body
 from ..openapi import describe, responds
-from ..schemas import ProblemDetails
 from ..state import current_bastion
-from ..token_schemas import RefreshInput, RevokeInput, TokenPair, TokenRequest
-from ..validation import auth_body, json_body, read_json, validate
+from ..token_schemas import (
+    GrantType,
+    OAuthProblem,
+    RefreshInput,
+    RefreshTokenGrant,
+    RevokeInput,
+    TokenGrant,
+    TokenPair,
+    TokenRequest,
+)
+from ..validation import auth_body, validate
 from .context import flow_context, record
 from .render import render, render_json
 from .signin import password_sign_in
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 bp = Blueprint("bastion_tokens", __name__)
 bp.after_request(no_store)  # RFC 6749 5.1: token responses must not be cached
+bp.after_request(add_oauth_error_members)  # OAuth clients read RFC 6749 5.2 errors
 wellknown = Blueprint("bastion_wellknown", __name__)
 
-FORM = "application/x-www-form-urlencoded"
 
-
-def _token_request() -> TokenRequest:
-    """JSON, or the OAuth 2.0 form: the one endpoint that takes a form (RFC 6749 4.3)."""
-    limit = auth_body()
-    if request.mimetype != FORM:
-        if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-            raise UnsupportedMediaType(
-                "Send the body as application/json or application/x-www-form-urlencoded."
-            )
-        return validate(TokenRequest, read_json(limit))
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestEntityTooLarge()
-    data: dict[str, Any] = {
-        key: values if len(values) > 1 else values[0] for key, values in request.form.lists()
-    }
-    return validate(TokenRequest, data)
+def _oauth_endpoint(view: F) -> F:
+    """Document what every token endpoint shares: JSON or form bodies, OAuth error members."""
+    describe(view, body_media=("application/json", FORM))
+    for status, description in (
+        (400, "Malformed body, or an unsupported grant type"),
+        (413, "Body too large"),
+        (415, "Neither JSON nor a form"),
+        (422, "Invalid fields"),
+    ):
+        responds(status, OAuthProblem, description)(view)
+    return view
 
 
 def _tokens(issued: IssuedTokens | None) -> Response:
@@ -57,38 +62,20 @@ def _tokens(issued: IssuedTokens | None) -> Response:
     return render(TokenPair.model_validate(issued))
 
 
-@bp.post("/token")
-@csrf_exempt  # no cookie is read or set here: a forged cross-site request carries nothing
-@responds(200, TokenPair, "Signed in: a token pair")
-@responds(401, ProblemDetails, "Wrong identity or password (one answer for both)")
-@responds(403, ProblemDetails, "Account deactivated")
-@responds(429, ProblemDetails, "Too many attempts")
-def issue_token() -> Response:
-    """Sign in an app client and get an access token and a refresh token.
-
-    JSON ``{"identity" | "username" | "email", "password"}`` or the OAuth 2.0 form
-    ``grant_type=password&username=...&password=...``. No cookie is set.
-    """
-    body = _token_request()
+def _password_grant(data: dict[str, Any]) -> Response:
+    body = validate(TokenRequest, data)
     done = password_sign_in("app", identity=body.identity, password=body.password)
     return _tokens(done.signed_in.tokens)
 
 
-describe(issue_token, body=TokenRequest)
+def _refresh_grant(data: dict[str, Any]) -> Response:
+    return _refreshed(validate(RefreshTokenGrant, data).refresh_token)
 
 
-@bp.post("/token/refresh")
-@csrf_exempt  # the refresh token in the body is the credential; no cookie is consulted
-@json_body(RefreshInput, max_body=auth_body)
-@responds(200, TokenPair, "A new pair; the presented refresh token is now used up")
-@responds(401, ProblemDetails, "Unknown, expired, used or revoked refresh token")
-def refresh_token(body: RefreshInput) -> Response:
-    """Exchange a refresh token for a new access token and refresh token (rotation).
-
-    Presenting an already used refresh token after the grace period revokes its whole family.
-    """
+def _refreshed(refresh_token: str) -> Response:
+    """Rotate a refresh token: the one exchange behind both refresh paths."""
     try:
-        issued = tokens.refresh(flow_context(), refresh_token=body.refresh_token)
+        issued = tokens.refresh(flow_context(), refresh_token=refresh_token)
     except RefreshRaceLost as lost:
         record(AuditEvent.REFRESH_TOKEN_RACE_LOST, session_id=lost.session_id, user_id=lost.user_id)
         raise
@@ -103,16 +90,72 @@ def refresh_token(body: RefreshInput) -> Response:
     return _tokens(issued)
 
 
+# The grants of POST /api/token, by their ``grant_type``. A new way to obtain tokens (say, a
+# sign-in code exchanged as ``authorization_code``) is one entry here; any other value is
+# ``unsupported_grant_type``.
+GRANTS: dict[str, Callable[[dict[str, Any]], Response]] = {
+    "password": _password_grant,
+    "refresh_token": _refresh_grant,
+}
+
+
+@bp.post("/token")
+@csrf_exempt  # no cookie is read or set here: a forged cross-site request carries nothing
+@responds(200, TokenPair, "A token pair")
+@responds(401, OAuthProblem, "Wrong identity or password, a bad refresh token, or a client secret")
+@responds(403, OAuthProblem, "Account deactivated")
+@responds(429, OAuthProblem, "Too many attempts")
+@_oauth_endpoint
+def issue_token() -> Response:
+    """Get an access token and a refresh token: sign in, or renew with a refresh token.
+
+    JSON ``{"identity" | "username" | "email", "password"}`` or the OAuth 2.0 form
+    ``grant_type=password&username=...&password=...``; or ``grant_type=refresh_token`` with
+    ``refresh_token``, as ``/token/refresh`` does. Unknown parameters are ignored. No cookie is
+    set.
+    """
+    data = read_oauth_body(auth_body())
+    grant = GRANTS.get(validate(GrantType, data).grant_type)
+    if grant is None:
+        raise UnsupportedGrantType()
+    return grant(data)
+
+
+describe(issue_token, body=TokenGrant)
+
+
+@bp.post("/token/refresh")
+@csrf_exempt  # the refresh token in the body is the credential; no cookie is consulted
+@responds(200, TokenPair, "A new pair; the presented refresh token is now used up")
+@responds(401, OAuthProblem, "Unknown, expired, used or revoked refresh token")
+@_oauth_endpoint
+def refresh_token() -> Response:
+    """Exchange a refresh token for a new access token and refresh token (rotation).
+
+    Presenting an already used refresh token after the grace period revokes its whole family.
+    """
+    body = validate(RefreshInput, read_oauth_body(auth_body()))
+    return _refreshed(body.refresh_token)
+
+
+describe(refresh_token, body=RefreshInput)
+
+
 @bp.post("/token/revoke")
 @csrf_exempt  # RFC 7009: possession of the token is the authority to revoke it
-@json_body(RevokeInput, max_body=auth_body)
 @responds(200, None, "Revoked, or the token was not valid (RFC 7009: same answer)")
-def revoke_token(body: RevokeInput) -> Response:
+@responds(401, OAuthProblem, "A client secret was sent (no client is registered)")
+@_oauth_endpoint
+def revoke_token() -> Response:
     """Revoke a refresh or access token: its whole session and token family end."""
+    body = validate(RevokeInput, read_oauth_body(auth_body()))
     session_id = tokens.revoke(flow_context(), token=body.token)
     if session_id is not None:
         record(AuditEvent.TOKEN_REVOKED, session_id=session_id)
     return Response(status=200)
+
+
+describe(revoke_token, body=RevokeInput)
 
 
 @wellknown.get("/.well-known/jwks.json")

@@ -220,9 +220,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Sign in an app client and get an access token and a refresh token.
+         * Get an access token and a refresh token: sign in, or renew with a refresh token.
          * @description JSON ``{"identity" | "username" | "email", "password"}`` or the OAuth 2.0 form
-         *     ``grant_type=password&username=...&password=...``. No cookie is set.
+         *     ``grant_type=password&username=...&password=...``; or ``grant_type=refresh_token`` with
+         *     ``refresh_token``, as ``/token/refresh`` does. Unknown parameters are ignored. No cookie is
+         *     set.
          */
         post: operations["issue_token"];
         delete?: never;
@@ -506,6 +508,36 @@ export interface components {
             remember?: boolean;
         };
         /**
+         * OAuthProblem
+         * @description A token endpoint's error: problem+json with the RFC 6749 5.2 members beside it.
+         */
+        OAuthProblem: {
+            /** Code */
+            code: string;
+            /** Detail */
+            detail: string;
+            /** Error */
+            error: string;
+            /** Error Description */
+            error_description: string;
+            /**
+             * Errors
+             * @default null
+             */
+            errors?: components["schemas"]["ProblemField"][] | null;
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id?: string | null;
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /** Type */
+            type: string;
+        };
+        /**
          * ProblemDetails
          * @description RFC 9457 problem document; ``code`` is stable, ``detail`` is for people.
          */
@@ -563,6 +595,19 @@ export interface components {
         };
         /** RefreshInput */
         RefreshInput: {
+            /** Refresh Token */
+            refresh_token: string;
+        };
+        /**
+         * RefreshTokenGrant
+         * @description ``POST /api/token`` with ``grant_type=refresh_token`` (RFC 6749 6), as ``/token/refresh``.
+         */
+        RefreshTokenGrant: {
+            /**
+             * Grant Type
+             * @constant
+             */
+            grant_type: "refresh_token";
             /** Refresh Token */
             refresh_token: string;
         };
@@ -644,6 +689,11 @@ export interface components {
             session: components["schemas"]["SessionPublic"];
             user: components["schemas"]["UserPublic"];
         };
+        /**
+         * TokenGrant
+         * @description The body of ``POST /api/token``: one of the grants it accepts, as JSON or as a form.
+         */
+        TokenGrant: components["schemas"]["TokenRequest"] | components["schemas"]["RefreshTokenGrant"];
         /**
          * TokenPair
          * @description A short-lived access token (a JWT) and the refresh token that renews it, once.
@@ -1547,11 +1597,12 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenRequest"];
+                "application/json": components["schemas"]["TokenGrant"];
+                "application/x-www-form-urlencoded": components["schemas"]["TokenGrant"];
             };
         };
         responses: {
-            /** @description Signed in: a token pair */
+            /** @description A token pair */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1560,22 +1611,22 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed body, or an unsupported grant type */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
-            /** @description Wrong identity or password (one answer for both) */
+            /** @description Wrong identity or password, a bad refresh token, or a client secret */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Account deactivated */
@@ -1584,7 +1635,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Body too large */
@@ -1593,16 +1644,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
-            /** @description Not JSON */
+            /** @description Neither JSON nor a form */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Invalid fields */
@@ -1611,7 +1662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Too many attempts */
@@ -1620,7 +1671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
         };
@@ -1635,6 +1686,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RefreshInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["RefreshInput"];
             };
         };
         responses: {
@@ -1647,13 +1699,13 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed body, or an unsupported grant type */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Unknown, expired, used or revoked refresh token */
@@ -1662,7 +1714,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Body too large */
@@ -1671,16 +1723,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
-            /** @description Not JSON */
+            /** @description Neither JSON nor a form */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Invalid fields */
@@ -1689,7 +1741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
         };
@@ -1704,6 +1756,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RevokeInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["RevokeInput"];
             };
         };
         responses: {
@@ -1714,13 +1767,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed JSON */
+            /** @description Malformed body, or an unsupported grant type */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
+                };
+            };
+            /** @description A client secret was sent (no client is registered) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Body too large */
@@ -1729,16 +1791,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
-            /** @description Not JSON */
+            /** @description Neither JSON nor a form */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
             /** @description Invalid fields */
@@ -1747,7 +1809,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                    "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
         };
