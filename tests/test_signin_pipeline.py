@@ -86,7 +86,9 @@ def test_a_pending_stage_stops_the_token_grant_before_any_token(
     ann(app, confirm_email_stage)
     before = sessions(app)
     response = app.test_client().post("/api/token", json={"identity": "ann", "password": PASSWORD})
-    assert_problem(response, 401, "sign_in_pending", **PENDING)
+    # The token endpoint speaks OAuth 2.0 too: its errors carry RFC 6749's members.
+    oauth = {"error": "invalid_grant", "error_description": PENDING["detail"]}
+    assert_problem(response, 401, "sign_in_pending", **PENDING, **oauth)
     assert "access_token" not in (response.json or {})
     assert sessions(app) == before
     assert confirm_email_stage.seen == ["app"]
