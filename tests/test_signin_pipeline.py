@@ -121,6 +121,11 @@ def test_wrong_passwords_never_reach_the_stages(
         "/api/token", json={"identity": "ann", "password": "nope" * 4}
     )
     assert_problem(
-        response, 401, "invalid_credentials", detail="The identity or password is wrong."
+        response,
+        401,
+        "invalid_credentials",
+        detail="The identity or password is wrong.",
+        error="invalid_grant",
+        error_description="The identity or password is wrong.",
     )
     assert confirm_email_stage.seen == []
