@@ -32,9 +32,6 @@ PLACEHOLDER_WORDS = (
 )
 # Whole keys too short to hold a word above, but as well known.
 PLACEHOLDER_SECRETS = frozenset({"", "dev", "test", "key", "todo", "xxx"})
-# A key that is one short piece repeated ("abcabcabc...", "12341234...") has that piece's
-# strength, however long it is.
-MAX_REPEATED_PIECE = 8
 MIN_SECRET_LENGTH = 32
 
 # OWASP's floor for Argon2id (m=19 MiB, t=2, p=1); weaker parameters refuse to start.
@@ -330,10 +327,11 @@ def is_placeholder_secret(secret: str) -> bool:
 
 
 def is_repetitive_secret(secret: str) -> bool:
-    """Whether a key is one short piece repeated, with at most that piece's strength."""
+    """Whether a key is one piece said twice or more ("k9Qw...k9Qw..."): however long, it is
+    only as strong as that piece."""
     return any(
-        (secret[:size] * (len(secret) // size + 1))[: len(secret)] == secret
-        for size in range(1, min(MAX_REPEATED_PIECE, len(secret) - 1) + 1)
+        secret == (secret[:size] * (len(secret) // size + 1))[: len(secret)]
+        for size in range(1, len(secret) // 2 + 1)
     )
 
 

@@ -95,6 +95,14 @@ class UntrustedHost(BastionError):
     status, code, detail = 400, "untrusted_host", "This server does not answer for that host."
 
 
+class DevelopmentServer(BastionError):
+    status, code = 500, "development_server"
+    detail = (
+        "Refusing to answer outside development from Flask's development server or in debug "
+        "mode; serve the app with a production server (newsroom serve, gunicorn, Granian)."
+    )
+
+
 class InvalidToken(BastionError):
     status, code, detail = 401, "invalid_token", "The access token is invalid or expired."
 

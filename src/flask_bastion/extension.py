@@ -16,6 +16,7 @@ from .db import Database
 from .errors import (
     BearerNotAccepted,
     CsrfFailed,
+    DevelopmentServer,
     UntrustedHost,
     add_challenge,
     failed_request_error,
@@ -117,9 +118,18 @@ def trusted_hosts(settings: Settings) -> list[str]:
     return sorted(hosts)
 
 
+def _is_development_server() -> bool:
+    """Flask's development server (``flask run``, ``app.run()``) or debug mode turned on after
+    start-up: neither is built to face the public, and the debugger runs code it is sent."""
+    software = str(request.environ.get("SERVER_SOFTWARE", ""))
+    return current_app.debug or software.startswith("Werkzeug/")
+
+
 def _start_request() -> Response | None:
     state = current_bastion()
     g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+    if not state.settings.development and _is_development_server():
+        raise DevelopmentServer()
     if isinstance(request.routing_exception, SecurityError):  # a Host outside TRUSTED_HOSTS
         raise UntrustedHost()
     answer = preflight(request, state.settings)
