@@ -91,7 +91,10 @@ class Settings:
     session_cookie: str = _setting(
         "bastion_session", "session cookie name (`__Host-` is prepended over https)"
     )
-    csrf_cookie: str = _setting("XSRF-TOKEN", "readable CSRF cookie (the Angular/Axios name)")
+    csrf_cookie: str = _setting(
+        "XSRF-TOKEN",
+        "readable CSRF cookie (the Angular/Axios name; `__Host-` is prepended over https)",
+    )
     csrf_headers: tuple[str, ...] = _setting(
         ("X-XSRF-TOKEN", "X-CSRF-Token"), "headers that may echo the CSRF token"
     )
