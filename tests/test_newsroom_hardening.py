@@ -76,6 +76,16 @@ def test_the_server_rendered_login_refuses_a_bearer_header(
     assert {"XSRF-TOKEN", "bastion_session_pre"} <= set_cookie_names(fresh)
 
 
+def test_the_sign_out_confirm_page_refuses_a_bearer_header(app: Flask) -> None:
+    reader = member(app, "reader", kind="app")
+    response = reader.get("/logout", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 400 and "Set-Cookie" not in response.headers
+    # Control: a signed-in browser following a cross-site link gets the confirm page.
+    browser = member(app, "browser")
+    page = browser.get("/logout", headers={"Sec-Fetch-Site": "cross-site"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+
+
 def test_a_bearer_session_read_sets_no_cookie(app: Flask) -> None:
     reader = member(app, "reader", kind="app")
     response = reader.get("/api/auth/session")

@@ -138,6 +138,7 @@ def _is_same_origin() -> bool:
 
 
 @bp.get("/logout")
+@browser.issues_cookies  # its confirm page carries a CSRF token
 def logout_link() -> Response:
     """Sign out from our own pages; a link from elsewhere only gets a confirm button."""
     if current_principal() is None:
