@@ -92,10 +92,11 @@ def test_a_bearer_post_is_not_csrf_checked(auth: Auth) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/register"])
-def test_bearer_requests_to_body_endpoints_skip_csrf(auth: Auth, path: str) -> None:
+def test_bearer_requests_to_cookie_issuing_endpoints_are_refused(auth: Auth, path: str) -> None:
     response = auth.client.post(path, json={}, headers={"Authorization": GARBAGE})
-    assert response.json["code"] != "csrf_failed"
-    assert response.status_code in (401, 422)
+    assert response.status_code == 400
+    assert response.json["code"] == "bearer_not_accepted"
+    assert "Set-Cookie" not in response.headers
 
 
 def test_auth_required_anonymous_gets_401(client: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,6 +59,16 @@ UNSAFE = [
     ({"SECRET_KEY": "dev"}, "SECRET_KEY is missing or a well-known placeholder"),
     ({"SECRET_KEY": "a-short-key"}, "SECRET_KEY is too weak"),
     ({"SECRET_KEY": "ab" * 32}, "SECRET_KEY is too weak"),  # long but only two characters
+    # Placeholders are found by their words, whatever the case, separators or padding.
+    ({"SECRET_KEY": "changeme-changeme-changeme-123"}, "SECRET_KEY is missing or a well-known"),
+    ({"SECRET_KEY": "My-Super-Secret-Key-For-Production-2026!"}, "SECRET_KEY is missing"),
+    ({"SECRET_KEY": "Password_Password_Password_Password_1"}, "SECRET_KEY is missing"),
+    ({"SECRET_KEY": "https://example.com/not-a-real-key/0123456789"}, "SECRET_KEY is missing"),
+    ({"SECRET_KEY": "k9Qw2!Zp7Lm4Xy8R" * 3}, "SECRET_KEY is too weak"),  # one piece, repeated
+    ({"SECRET_KEY_FALLBACKS": ["changeme"]}, "SECRET_KEY_FALLBACKS entry 1 is missing"),
+    ({"SECRET_KEY_FALLBACKS": [STRONG, "short"]}, "SECRET_KEY_FALLBACKS entry 2 is too weak"),
+    ({"SECRET_KEY_FALLBACKS": ["abcd" * 12]}, "SECRET_KEY_FALLBACKS entry 1 is too weak"),
+    ({"DEBUG": True}, "Debug mode is on (FLASK_DEBUG=1 or app.debug)"),
     ({"BASTION_CORS_ORIGINS": "*"}, "CORS_ORIGINS contains '*'"),
     ({"BASTION_CORS_ORIGINS": "null"}, "CORS_ORIGINS contains 'null'"),
     ({"BASTION_CORS_ORIGINS": "https://a.example, *"}, "CORS_ORIGINS contains '*'"),
@@ -422,3 +433,53 @@ def test_newsroom_environment_strings_load_as_typed_settings(
         assert loaded.session_idle_timeout == 7200 and loaded.hsts_max_age == 600
     finally:
         app.extensions["bastion"].db.engine.dispose()
+
+
+def test_strong_fallback_keys_start_and_debug_is_fine_in_development() -> None:
+    # Controls of the refusals above: random keys and fallbacks start in production...
+    fallbacks = [secrets.token_urlsafe(48), secrets.token_bytes(48)]
+    assert build(production(SECRET_KEY_FALLBACKS=fallbacks)).extensions["bastion"]
+    # ...and debug mode is a development tool, allowed there.
+    assert build(production(DEBUG=True, BASTION_ENV="development")).extensions["bastion"]
+
+
+def test_flask_debug_in_the_environment_refuses_a_production_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLASK_DEBUG", "1")  # Flask reads it into app.config["DEBUG"]
+    with pytest.raises(UnsafeConfiguration, match="Debug mode is on"):
+        build(production())
+
+
+def test_newsroom_run_is_refused_outside_development(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsroom.cli import main
+
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": STRONG,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}",
+        "PUBLIC_URL": "https://news.example.com",
+    }
+    result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 1
+    assert "`run` is Flask's development server" in result.output
+    assert "newsroom serve" in result.output
+
+
+def test_the_run_guard_lets_development_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+    from click.testing import CliRunner
+
+    from newsroom.cli import _development_only
+
+    @click.command()
+    def ran() -> None:
+        click.echo("served")
+
+    guarded = _development_only(ran)
+    monkeypatch.setenv("APP_ENV", "development")
+    assert CliRunner().invoke(guarded, []).output == "served\n"
+    monkeypatch.setenv("APP_ENV", "production")
+    assert CliRunner().invoke(guarded, []).exit_code == 1

@@ -286,8 +286,11 @@ def test_tokens_signed_with_a_fallback_key_still_verify(app_factory: AppFactory)
 
     rotated = app_factory(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[old_key])
     forgot = app_factory(SECRET_KEY=new_key)
+    presession = client.get_cookie("bastion_session_pre")
+    assert presession is not None
     for app, expected in ((rotated, 422), (forgot, 403)):
         other = app.test_client()
+        other.set_cookie("bastion_session_pre", presession.value)
         other.set_cookie("XSRF-TOKEN", token)
         response = other.post("/api/auth/login", json={}, headers={"X-XSRF-TOKEN": token})
         assert response.status_code == expected

@@ -143,7 +143,8 @@ def test_members_get_private_chunks_cached_only_by_their_browser(
     auth.register()
     response = client.get(buffered=True, path=f"/app/{LAZY}", headers=FETCH)
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    # Revalidated each time: after sign-out the browser's copy is not used without asking.
+    assert response.headers["Cache-Control"] == "private, no-cache"
     assert "Cookie" in response.headers["Vary"]
     assert (
         client.get(buffered=True, path="/app/favicon.svg").headers["Cache-Control"]

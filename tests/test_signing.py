@@ -34,6 +34,10 @@ DERIVED = {
 # Made under OLD: an anonymous CSRF token, a cursor (-created_at, 2026-01-02T03:04:05.678901Z,
 # id 42), and an Ed25519 key (private bytes 0..31) sealed for storage as kid "kid-1".
 CSRF_TOKEN = "nonce123.dJUb5wa-1JUQXY6yDmlL9OnXerw6EWSOi5AGKGIyXeQ"
+# The same nonce under OLD, bound to the pre-session cookie value PRESESSION (how anonymous
+# tokens are bound: to the browser that holds that cookie).
+PRESESSION = "pinned-presession"
+BOUND_CSRF_TOKEN = "nonce123.qxrw-0smLQWYDXl8QPBvHwvWMY15Am70ZId78OJf-BE"
 CURSOR = (
     "djEgLWNyZWF0ZWRfYXQgMTc2NzMyMzA0NTY3ODkwMSA0Mg.Rdc2Ey-BM-sWezbJZ7Pa6PJgnE5PxPQe9HIOGtcT7mc"
 )
@@ -92,16 +96,18 @@ def test_the_secret_list_is_the_key_then_its_fallbacks(
 @pytest.mark.parametrize("app_config", [ROTATED])
 def test_a_csrf_token_from_before_a_rotation_still_passes(app: Flask) -> None:
     client = app.test_client()
-    client.set_cookie("XSRF-TOKEN", CSRF_TOKEN)
-    response = client.post("/api/auth/login", json={}, headers={"X-XSRF-TOKEN": CSRF_TOKEN})
+    client.set_cookie("bastion_session_pre", PRESESSION)
+    client.set_cookie("XSRF-TOKEN", BOUND_CSRF_TOKEN)
+    response = client.post("/api/auth/login", json={}, headers={"X-XSRF-TOKEN": BOUND_CSRF_TOKEN})
     assert response.status_code == 422  # past the CSRF check, refused only for its empty body
 
 
 @pytest.mark.parametrize("app_config", [{"SECRET_KEY": NEW}])
 def test_the_same_token_fails_once_the_old_key_is_dropped(app: Flask) -> None:
     client = app.test_client()
-    client.set_cookie("XSRF-TOKEN", CSRF_TOKEN)
-    response = client.post("/api/auth/login", json={}, headers={"X-XSRF-TOKEN": CSRF_TOKEN})
+    client.set_cookie("bastion_session_pre", PRESESSION)
+    client.set_cookie("XSRF-TOKEN", BOUND_CSRF_TOKEN)
+    response = client.post("/api/auth/login", json={}, headers={"X-XSRF-TOKEN": BOUND_CSRF_TOKEN})
     assert response.status_code == 403
 
 

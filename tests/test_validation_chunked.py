@@ -64,8 +64,10 @@ def test_a_chunked_body_without_length_is_refused_over_the_limit(
     app: Flask, http_server: tuple[str, int]
 ) -> None:
     base = f"http://{http_server[0]}:{http_server[1]}"
-    token = requests.get(base + "/api/auth/session", timeout=10).json()["csrf_token"]
-    headers = {"Cookie": f"XSRF-TOKEN={token}", "X-XSRF-TOKEN": token}
+    browser = requests.Session()
+    token = browser.get(base + "/api/auth/session", timeout=10).json()["csrf_token"]
+    jar = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+    headers = {"Cookie": jar, "X-XSRF-TOKEN": token}  # the token is bound to the pre-session
 
     big = [b'{"identity": "' + b"x" * 1000] + [b"x" * 1000] * 8 + [b'", "password": "p"}']
     status, content_type, body = chunked_post(http_server, "/api/auth/login", big, headers)

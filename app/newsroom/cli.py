@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
 from flask import Flask
@@ -13,9 +16,11 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion
+from flask_bastion.config import DEVELOPMENT_ENVS
 
 from . import admin_tasks, create_app, keys, migrate, seed
 from .policy import KNOWN_ROLES
+from .settings import DEFAULT_ENV
 
 
 def _create_app() -> Flask:
@@ -35,6 +40,34 @@ def _create_app() -> Flask:
 )
 def main() -> None:
     """newsroom: the Bastion reference app."""
+
+
+def _development_only(command: click.Command) -> click.Command:
+    """``command`` (Flask's ``run``), refused outside development.
+
+    Werkzeug's server is single-process, unhardened, and with debug on runs any Python a
+    visitor types into a traceback page.
+    """
+    original = command.callback
+    assert original is not None
+
+    @functools.wraps(original)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        env = os.environ.get("APP_ENV", DEFAULT_ENV)
+        if env not in DEVELOPMENT_ENVS:
+            raise click.ClickException(
+                f"`run` is Flask's development server; APP_ENV is {env!r}. "
+                "Serve with `newsroom serve` (Granian), or set APP_ENV=development on your "
+                "own machine."
+            )
+        return original(*args, **kwargs)
+
+    guarded_command = copy.copy(command)  # Flask's own command object is shared: leave it be
+    guarded_command.callback = guarded
+    return guarded_command
+
+
+main.add_command(_development_only(main.commands["run"]), "run")
 
 
 @main.group()

@@ -14,25 +14,25 @@ from .security.origin import is_loopback, origin_of
 
 DEVELOPMENT_ENVS = frozenset({"development", "testing"})
 
-# Secrets that appear in tutorials and templates; a key equal to one of these is public.
-PLACEHOLDER_SECRETS = frozenset(
-    {
-        "",
-        "changeme",
-        "change-me",
-        "change_me",
-        "secret",
-        "dev",
-        "development",
-        "default",
-        "replace-me",
-        "your-secret-key",
-        "super-secret",
-        "supersecret",
-        "insecure",
-        "test",
-    }
+# Words of tutorials and templates: a key containing one ("changeme-changeme-123",
+# "my-super-secret-key") was typed by a person from an example, so others can guess it.
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "changeit",
+    "replaceme",
+    "secret",
+    "password",
+    "passwd",
+    "example",
+    "placeholder",
+    "default",
+    "insecure",
+    "development",
+    "yourkey",
+    "notsafe",
 )
+# Whole keys too short to hold a word above, but as well known.
+PLACEHOLDER_SECRETS = frozenset({"", "dev", "test", "key", "todo", "xxx"})
 MIN_SECRET_LENGTH = 32
 
 # A header name is an RFC 9110 token; anything else no browser sends, so listing it is a typo.
@@ -100,7 +100,10 @@ class Settings:
     session_cookie: str = _setting(
         "bastion_session", "session cookie name (`__Host-` is prepended over https)"
     )
-    csrf_cookie: str = _setting("XSRF-TOKEN", "readable CSRF cookie (the Angular/Axios name)")
+    csrf_cookie: str = _setting(
+        "XSRF-TOKEN",
+        "readable CSRF cookie (the Angular/Axios name; `__Host-` is prepended over https)",
+    )
     csrf_headers: tuple[str, ...] = _setting(
         ("X-XSRF-TOKEN", "X-CSRF-Token"), "headers that may echo the CSRF token"
     )
@@ -158,11 +161,12 @@ class Settings:
         365 * 24 * 3600, "HSTS max-age when `PUBLIC_URL` is https", seconds=True
     )
     content_security_policy: str = _setting(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'",
-        "CSP for every response that does not set its own",
-        shown="`default-src 'self'; ...; frame-ancestors 'none'`",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'",
+        "CSP for HTML pages that do not set their own (other answers get "
+        "`default-src 'none'; frame-ancestors 'none'`)",
+        shown="`default-src 'none'; script-src 'self'; ...; frame-ancestors 'none'`",
     )
     # Tokens for app clients (docs/tokens.md): short access JWTs, rotating refresh tokens.
     access_token_lifetime: int = _setting(
@@ -232,6 +236,16 @@ class Settings:
         # __Host- binds the cookie to our exact host and path /, so a sibling domain cannot set it.
         prefix = "__Host-" if self.secure_cookies else ""
         return prefix + self.session_cookie
+
+    @property
+    def csrf_cookie_name(self) -> str:
+        """The CSRF cookie as set: ``__Host-`` prepended over https, as for the session cookie.
+
+        A sibling subdomain then cannot plant one; clients reading ``XSRF-TOKEN`` by name read
+        this name over https (or the ``csrf_token`` of the JSON answers).
+        """
+        prefix = "__Host-" if self.secure_cookies else ""
+        return prefix + self.csrf_cookie
 
 
 def key_of(name: str) -> str:
@@ -315,7 +329,12 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         origin_of(o) if o not in ("*", "null") else o for o in raw_origins
     )
     settings = Settings(**values)
-    problems = unsafe_settings(settings, config.get("SECRET_KEY"))
+    problems = unsafe_settings(
+        settings,
+        config.get("SECRET_KEY"),
+        config.get("SECRET_KEY_FALLBACKS"),
+        debug=bool(config.get("DEBUG")),
+    )
     if problems and not settings.development:
         raise UnsafeConfiguration(problems)
     return settings
@@ -337,21 +356,57 @@ def _bad_header_names(names: tuple[str, ...]) -> list[str]:
     return problems
 
 
-def unsafe_settings(settings: Settings, secret_key: Any) -> list[str]:
-    """Every reason these settings are unsafe for production, each saying what to change."""
-    problems: list[str] = []
-    # Latin-1 reads any bytes, one character per byte: a random key (os.urandom) is rarely UTF-8.
-    secret = (
-        secret_key.decode("latin-1") if isinstance(secret_key, bytes) else str(secret_key or "")
+def is_placeholder_secret(secret: str) -> bool:
+    """Whether a key is one people copy from examples: a known one, or one with a tutorial
+    word in it (compared on its letters and digits, so "Change_Me" is "changeme")."""
+    letters = "".join(c for c in secret.lower() if c.isalnum())
+    if secret.strip().lower() in PLACEHOLDER_SECRETS or not letters:
+        return True
+    return any(word in letters for word in PLACEHOLDER_WORDS)
+
+
+def is_repetitive_secret(secret: str) -> bool:
+    """Whether a key is one piece said twice or more ("k9Qw...k9Qw..."): however long, it is
+    only as strong as that piece."""
+    return any(
+        secret == (secret[:size] * (len(secret) // size + 1))[: len(secret)]
+        for size in range(1, len(secret) // 2 + 1)
     )
-    if secret.strip().lower() in PLACEHOLDER_SECRETS:
-        problems.append(
-            "SECRET_KEY is missing or a well-known placeholder: set a random value "
+
+
+def _secret_problems(name: str, value: Any) -> list[str]:
+    # Latin-1 reads any bytes, one character per byte: a random key (os.urandom) is rarely UTF-8.
+    secret = value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
+    if is_placeholder_secret(secret):
+        return [
+            f"{name} is missing or a well-known placeholder: set a random value "
             "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
-        )
-    elif len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 12:
+        ]
+    if len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 12 or is_repetitive_secret(secret):
+        return [f"{name} is too weak: use at least {MIN_SECRET_LENGTH} random characters."]
+    return []
+
+
+def unsafe_settings(
+    settings: Settings,
+    secret_key: Any,
+    fallbacks: Any = (),
+    *,
+    debug: bool = False,
+) -> list[str]:
+    """Every reason these settings are unsafe for production, each saying what to change.
+
+    ``fallbacks`` are the ``SECRET_KEY_FALLBACKS``: they still verify signatures, so each must
+    be as strong as the key itself. ``debug`` is Flask's debug mode.
+    """
+    problems = _secret_problems("SECRET_KEY", secret_key)
+    for position, fallback in enumerate(fallbacks or (), start=1):
+        problems += _secret_problems(f"SECRET_KEY_FALLBACKS entry {position}", fallback)
+    if debug:
+        # The debugger runs any Python a visitor types into a traceback page.
         problems.append(
-            f"SECRET_KEY is too weak: use at least {MIN_SECRET_LENGTH} random characters."
+            "Debug mode is on (FLASK_DEBUG=1 or app.debug): it serves the Werkzeug debugger. "
+            "Unset FLASK_DEBUG and serve with a production server (newsroom serve)."
         )
     for origin in settings.cors_origins:
         if origin in ("*", "null"):

@@ -84,6 +84,26 @@ class CsrfFailed(BastionError):
     status, code, detail = 403, "csrf_failed", "The CSRF token is missing or invalid."
 
 
+class BearerNotAccepted(BastionError):
+    status, code = 400, "bearer_not_accepted"
+    detail = (
+        "This endpoint signs a browser in with cookies and takes no Authorization: Bearer "
+        "header; app clients sign in at the token endpoint."
+    )
+
+
+class UntrustedHost(BastionError):
+    status, code, detail = 400, "untrusted_host", "This server does not answer for that host."
+
+
+class DevelopmentServer(BastionError):
+    status, code = 500, "development_server"
+    detail = (
+        "Refusing to answer outside development from Flask's development server or in debug "
+        "mode; serve the app with a production server (newsroom serve, gunicorn, Granian)."
+    )
+
+
 class InvalidToken(BastionError):
     status, code, detail = 401, "invalid_token", "The access token is invalid or expired."
 
@@ -220,6 +240,19 @@ _HTTP_DETAILS = {
     405: "This method is not allowed here.",
     413: "The request body is too large.",
 }
+
+
+# The challenge of a 401 that names no scheme of its own (a missing or ended session, wrong
+# credentials). RFC 9110 requires one on every 401; Bearer, because the API takes bearer tokens,
+# and browsers show their password dialog only for schemes they know (Basic, Digest, ...).
+DEFAULT_CHALLENGE = 'Bearer realm="api"'
+
+
+def add_challenge(response: Response) -> Response:
+    """Give a 401 (ours, werkzeug's, an HTML page's) a ``WWW-Authenticate`` challenge."""
+    if response.status_code == 401:
+        response.headers.setdefault("WWW-Authenticate", DEFAULT_CHALLENGE)
+    return response
 
 
 def failed_request_error() -> BaseException | None:

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from urllib.parse import urlsplit
 
-from .access import is_bearer_request
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import SecurityError
+
+from .access import current_principal, is_bearer_request
 from .audit import AuditEvent
 from .audit import record as audit
-from .config import load_settings
+from .config import Settings, load_settings
 from .cors import apply_cors_headers, preflight
 from .db import Database
-from .errors import CsrfFailed, failed_request_error, keeps_writes, register_error_handlers
-from .headers import apply_security_headers
+from .errors import (
+    BearerNotAccepted,
+    CsrfFailed,
+    DevelopmentServer,
+    UntrustedHost,
+    add_challenge,
+    failed_request_error,
+    keeps_writes,
+    register_error_handlers,
+)
+from .headers import apply_cache_policy, apply_security_headers
 from .logs import request_id_from
 from .ratelimit import RateLimits
 from .security import csrf
-from .security.origin import is_trusted_origin, origin_of
+from .security.origin import is_loopback, is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
 from .security.signing import Signer
 from .signers import secret_keys
@@ -29,6 +41,7 @@ from .views.tokens import bp as tokens_bp
 from .views.tokens import wellknown as wellknown_bp
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
 
 
 class Bastion:
@@ -73,6 +86,8 @@ class Bastion:
             trusted_origins=frozenset({settings.public_origin, *settings.cors_origins}),
         )
         common_passwords(settings.common_passwords)  # load the list at start-up, not mid-request
+        if app.config.get("TRUSTED_HOSTS") is None:
+            app.config["TRUSTED_HOSTS"] = trusted_hosts(settings)
         app.extensions["bastion"] = state
 
         register_error_handlers(app)
@@ -87,12 +102,43 @@ class Bastion:
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)
 
 
+def trusted_hosts(settings: Settings) -> list[str]:
+    """The host names we answer for: ``PUBLIC_URL``'s and the allowed CORS origins'.
+
+    Werkzeug builds redirects (``/app`` to ``/app/``) and ``request.host_url`` from the Host
+    header, so any other name could turn our answers into links to someone else's site. Behind
+    a proxy (``TRUSTED_PROXIES``) the forwarded host is the one checked. Ports are not compared
+    (Werkzeug's rule): a port is not a name anyone else can own.
+    """
+    urls = [settings.public_url, *(o for o in settings.cors_origins if o not in ("*", "null"))]
+    hosts = {host for url in urls if (host := urlsplit(url).hostname)}
+    if is_loopback(urlsplit(settings.public_url).hostname):
+        # A loopback PUBLIC_URL is this machine under any of its names (a test client says
+        # "localhost" where the URL says 127.0.0.1); none of them is anyone else's site.
+        hosts |= LOOPBACK_HOSTS
+    return sorted(hosts)
+
+
+def _is_development_server() -> bool:
+    """Flask's development server (``flask run``, ``app.run()``) or debug mode turned on after
+    start-up: neither is built to face the public, and the debugger runs code it is sent."""
+    software = str(request.environ.get("SERVER_SOFTWARE", ""))
+    return current_app.debug or software.startswith("Werkzeug/")
+
+
 def _start_request() -> Response | None:
     state = current_bastion()
     g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+    if not state.settings.development and _is_development_server():
+        raise DevelopmentServer()
+    if isinstance(request.routing_exception, SecurityError):  # a Host outside TRUSTED_HOSTS
+        raise UntrustedHost()
     answer = preflight(request, state.settings)
     if answer is not None:
         return answer
+    view = current_app.view_functions.get(request.endpoint or "")
+    if browser.refuses_bearer(view) and is_bearer_request():
+        raise BearerNotAccepted()
     if request.method in UNSAFE_METHODS and request.routing_exception is None:
         _enforce_csrf(state)
     return None
@@ -101,13 +147,17 @@ def _start_request() -> Response | None:
 def _enforce_csrf(state: BastionState) -> None:
     """The CSRF rule, for every unsafe request that may carry cookies.
 
-    Bearer requests are exempt: browsers never attach an Authorization header on their own,
-    so a forged cross-site request cannot carry one.
+    A request whose bearer token authenticates is exempt: browsers never attach an
+    Authorization header on their own, so a forged cross-site request cannot carry a valid
+    one. A bad or junk bearer header exempts nothing: it is refused as ``invalid_token`` (401)
+    before the view runs, whatever cookies ride along, so it can neither skip this check nor
+    act with them; an app client reads that answer as "refresh or sign in again".
     """
-    if is_bearer_request():
-        return
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and getattr(view, "_bastion_csrf_exempt", False):
+        return
+    if is_bearer_request():
+        current_principal()  # raises InvalidToken unless the token authenticates
         return
     own = origin_of(request.host_url)
     if not is_trusted_origin(
@@ -126,7 +176,7 @@ def _enforce_csrf(state: BastionState) -> None:
     if not csrf.check(
         state.csrf_signer,
         binding,
-        request.cookies.get(state.settings.csrf_cookie),
+        browser.csrf_cookie(request, state.settings),
         browser.submitted_csrf_token(request, state.settings),
     ):
         audit(AuditEvent.CSRF_FAILED, ip=request.remote_addr, reason="token")
@@ -141,9 +191,14 @@ def _finish_response(response: Response) -> Response:
     """
     state = current_bastion()
     cookies = browser.take_cookies()
+    signed_out = browser.take_clear_site_data()
     state.db.finish(commit=keeps_writes(failed_request_error()))
     browser.write_cookies(response, state.settings, cookies)
+    if signed_out:
+        browser.clear_site_data(response)
     apply_cors_headers(request, response, state.settings)
+    apply_cache_policy(response, request.path, state.settings)
+    add_challenge(response)
     apply_security_headers(response, state.settings)
     response.headers["X-Request-ID"] = g.get("request_id", "")
     return response

@@ -6,6 +6,10 @@ from flask import Response
 
 from .config import Settings
 
+# What an answer that is not a page (JSON, problem+json, scripts, images) may load or run:
+# nothing. It is never a document, so a browser that renders one anyway gets no capability.
+NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'"
+
 
 def apply_security_headers(response: Response, settings: Settings) -> Response:
     headers = response.headers
@@ -13,11 +17,15 @@ def apply_security_headers(response: Response, settings: Settings) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # Send only our origin to other sites, never paths that may hold tokens.
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    # No framing (clickjacking), no inline script (XSS); a view may set a stricter or looser one.
-    headers.setdefault("Content-Security-Policy", settings.content_security_policy)
+    # From nothing allowed up: a page gets only what pages need (the setting); a view may set
+    # its own (the API docs do).
+    csp = settings.content_security_policy if response.mimetype == "text/html" else NOT_A_PAGE_CSP
+    headers.setdefault("Content-Security-Policy", csp)
     headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for older browsers
     # A window we open cannot script us, nor we it (cross-window attacks, Spectre).
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    # Other sites cannot embed our answers (<script>, <img>) to read them by side channels.
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     if settings.secure_cookies:
         # Once seen over https, never downgrade to http (SSL stripping).
         headers.setdefault(
@@ -30,4 +38,17 @@ def no_store(response: Response) -> Response:
     """Auth responses carry personal data and tokens: no cache may keep them."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def apply_cache_policy(response: Response, path: str, settings: Settings) -> Response:
+    """API answers and errors are private by default: ``no-store`` unless the view chose.
+
+    A view that sets ``Cache-Control`` itself (the JWKS, the docs' assets) keeps its choice.
+    """
+    if "Cache-Control" in response.headers:
+        return response
+    is_api = path == settings.api_prefix or path.startswith(settings.api_prefix + "/")
+    if is_api or response.mimetype == "application/problem+json":
+        no_store(response)
     return response

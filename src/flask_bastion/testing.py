@@ -152,8 +152,10 @@ def _csrf_token(client: FlaskClient, settings: Settings) -> str:
     the jar holds now (one that was signed out or replaced gets a token that fits).
     """
     client.get(f"{settings.url_prefix}/session")
-    cookie = client.get_cookie(settings.csrf_cookie)
-    assert cookie is not None, f"{settings.url_prefix}/session set no {settings.csrf_cookie} cookie"
+    cookie = client.get_cookie(settings.csrf_cookie_name)
+    assert cookie is not None, (
+        f"{settings.url_prefix}/session set no {settings.csrf_cookie_name} cookie"
+    )
     return cookie.value
 
 

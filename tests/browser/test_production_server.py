@@ -49,7 +49,7 @@ def test_newcomer_on_the_production_server(page: Page, production: str) -> None:
     chunk = next(n for n in assets if n.startswith("ArticleListPage-"))
     entry = next(n for n in assets if n.startswith("index-") and n.endswith(".js"))
     assert assets[chunk].status == 200
-    assert assets[chunk].headers["cache-control"] == "private, max-age=31536000, immutable"
+    assert assets[chunk].headers["cache-control"] == "private, no-cache"  # revalidated
     assert assets[entry].headers["cache-control"] == "public, max-age=31536000, immutable"
 
     page.get_by_role("button", name="Sign out").click()

@@ -69,9 +69,15 @@ def test_the_newcomers_path(page: Page, live: LiveApp) -> None:
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
     screenshot(page, "spa-articles-empty")
 
+    page.evaluate("() => localStorage.setItem('draft', 'left by the signed-in user')")
+    assert page.evaluate("() => localStorage.getItem('draft')") is not None  # control
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("You have signed out.")
+    # Clear-Site-Data: the browser dropped what the user left in it, and the session cookie.
+    assert page.evaluate("() => localStorage.getItem('draft')") is None
+    names = {c["name"] for c in page.context.cookies()}
+    assert "bastion_session" not in names  # the sign-in page may already hold a new pre-session
     screenshot(page, "spa-signed-out")
 
     page.get_by_label("Email or username").fill(name)  # by username this time

@@ -139,7 +139,9 @@ def test_bearer_requests_skip_csrf_and_ignore_the_cookie(live: Live) -> None:
     assert browser.get("/api/auth/session").status_code == 200
 
 
-def chunked(live: Live, chunks: list[bytes], token: str) -> tuple[int, bytes]:
+def chunked(live: Live, chunks: list[bytes], browser: Browser) -> tuple[int, bytes]:
+    token = browser.token()  # bound to the browser's pre-session cookie, sent along below
+    cookies = "; ".join(f"{name}={value}" for name, value in browser.http.cookies.items())
     parts = urlsplit(live.base)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
     try:
@@ -150,7 +152,7 @@ def chunked(live: Live, chunks: list[bytes], token: str) -> tuple[int, bytes]:
                 body=iter(chunks),
                 headers={
                     "Content-Type": "application/json",
-                    "Cookie": f"XSRF-TOKEN={token}",
+                    "Cookie": cookies,
                     "X-XSRF-TOKEN": token,
                 },
                 encode_chunked=True,
@@ -162,13 +164,13 @@ def chunked(live: Live, chunks: list[bytes], token: str) -> tuple[int, bytes]:
 
 
 def test_a_chunked_body_over_the_limit_gets_413(live: Live) -> None:
-    token = Browser(live).token()
+    browser = Browser(live)
     big = [b'{"identity": "' + b"x" * 1024] + [b"x" * 1024] * 16 + [b'", "password": "p"}']
-    status, body = chunked(live, big, token)
+    status, body = chunked(live, big, browser)
     assert status == 413, body
     assert json.loads(body) == TOO_LARGE
     small = [b'{"identity": "nobody-at-all", ', b'"password": "' + PASSWORD.encode() + b'"}']
-    status, body = chunked(live, small, token)
+    status, body = chunked(live, small, browser)
     assert status == 401, body
 
 

@@ -87,6 +87,7 @@ def _login_page(
 
 
 @bp.get("/login")
+@browser.issues_cookies
 def login_form() -> Response:
     """The sign-in form; a signed-in browser goes straight on to ``next``."""
     if current_principal() is not None:
@@ -95,6 +96,7 @@ def login_form() -> Response:
 
 
 @bp.post("/login")
+@browser.issues_cookies
 def login() -> Response:
     """Sign in from the HTML form, then go to ``next`` when it is a local path, else /app/."""
     if request.mimetype not in FORM_MIMETYPES:
@@ -136,6 +138,7 @@ def _is_same_origin() -> bool:
 
 
 @bp.get("/logout")
+@browser.issues_cookies  # its confirm page carries a CSRF token
 def logout_link() -> Response:
     """Sign out from our own pages; a link from elsewhere only gets a confirm button."""
     if current_principal() is None:

@@ -185,10 +185,13 @@ def serve(path: str = "") -> Response:
 
 def _send_asset(file: str, path: str, public: bool) -> Response:
     response = send_file(file, max_age=0, conditional=True)
-    if path.startswith("assets/"):
-        # Private chunks only in the browser's own cache: a shared cache must not hand them out.
-        scope = "public" if public else "private"
-        response.headers["Cache-Control"] = f"{scope}, {IMMUTABLE}"
+    if path.startswith("assets/") and public:
+        response.headers["Cache-Control"] = f"public, {IMMUTABLE}"
+    elif path.startswith("assets/"):
+        # Private chunks only in the browser's own cache, and asked for again each time: the
+        # server then checks the session (a 304 when it holds), so after sign-out a cached
+        # chunk is not handed out.
+        response.headers["Cache-Control"] = "private, no-cache"
     else:
         response.headers["Cache-Control"] = "no-cache" if public else "private, no-cache"
     if not public:

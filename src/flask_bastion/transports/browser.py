@@ -1,5 +1,8 @@
 """How a browser carries its credentials: the HttpOnly session cookie and the XSRF-TOKEN cookie.
 
+Before sign-in, a random HttpOnly pre-session cookie stands in for the session: the anonymous
+CSRF token is bound to its hash, so a token copied from one browser fails in another.
+
 Cookies are recorded while the request runs and written when its response is finished (as
 Flask's own ``save_session`` does), after the unit of work has committed: a view never needs a
 response object before its body exists, and a sign-in whose commit failed sets no cookie.
@@ -7,8 +10,10 @@ response object before its body exists, and a sign-in whose commit failed sets n
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Request, Response, g
 
@@ -18,17 +23,64 @@ from ..security import csrf
 from ..security.signing import Signer
 from ..security.tokens import token_hash
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 _PENDING = "_bastion_cookies"
+_NEW_PRESESSION = "_bastion_new_presession"
+_CLEAR_SITE_DATA = "_bastion_clear_site_data"
+
+
+def issues_cookies(view: F) -> F:
+    """Mark a view that signs a browser in with cookies: a request with a bearer header is
+    refused before it runs (see :func:`refuses_bearer`)."""
+    view._bastion_issues_cookies = True  # type: ignore[attr-defined]
+    return view
+
+
+def refuses_bearer(view: Callable[..., Any] | None) -> bool:
+    """Whether ``view`` issues cookies, so must never run for a bearer request: the caller is
+    an app (or a script that says so), and a session cookie it did not ask for would outlive
+    the token it sent."""
+    return view is not None and getattr(view, "_bastion_issues_cookies", False) is True
 
 
 def session_token(request: Request, settings: Settings) -> str | None:
     return request.cookies.get(settings.session_cookie_name) or None
 
 
-def csrf_binding(request: Request, settings: Settings) -> str:
-    """What a CSRF token is bound to: the hash of the session cookie, or anonymity."""
+def presession_cookie_name(settings: Settings) -> str:
+    """The pre-session cookie: named after the session cookie (so ``__Host-`` over https)."""
+    return settings.session_cookie_name + "_pre"
+
+
+def csrf_cookie(request: Request, settings: Settings) -> str | None:
+    return request.cookies.get(settings.csrf_cookie_name) or None
+
+
+def _presession(request: Request, settings: Settings) -> str | None:
+    """This browser's pre-session value: minted earlier in this request, or its cookie's."""
+    minted: str | None = g.get(_NEW_PRESESSION)
+    return minted or request.cookies.get(presession_cookie_name(settings)) or None
+
+
+def _new_presession(settings: Settings) -> str:
+    value: str = g.get(_NEW_PRESESSION) or secrets.token_urlsafe(32)
+    setattr(g, _NEW_PRESESSION, value)
+    # HttpOnly: a script (an injected one too) must not copy the binding to another browser.
+    _record(presession_cookie_name(settings), Cookie(value, None, httponly=True))
+    return value
+
+
+def csrf_binding(request: Request, settings: Settings) -> str | None:
+    """What a CSRF token is bound to: the session cookie's hash, else the pre-session's.
+
+    None when the browser holds neither: no token can be valid for it.
+    """
     token = session_token(request, settings)
-    return token_hash(token) if token else csrf.ANONYMOUS
+    if token:
+        return token_hash(token)
+    presession = _presession(request, settings)
+    return csrf.anonymous_binding(token_hash(presession)) if presession else None
 
 
 def submitted_csrf_token(request: Request, settings: Settings) -> str | None:
@@ -79,13 +131,18 @@ def write_cookies(response: Response, settings: Settings, cookies: dict[str, Coo
 
 
 def _set_csrf_cookie(settings: Settings, token: str) -> None:
-    _record(settings.csrf_cookie, Cookie(token, None, httponly=False))
+    _record(settings.csrf_cookie_name, Cookie(token, None, httponly=False))
 
 
 def ensure_csrf_token(request: Request, settings: Settings, signer: Signer) -> str:
-    """The valid CSRF token for this browser: the cookie's when it still fits, else a new one."""
+    """The valid CSRF token for this browser: the cookie's when it still fits, else a new one.
+
+    A browser with neither a session nor a pre-session cookie gets a pre-session cookie first.
+    """
     binding = csrf_binding(request, settings)
-    current = request.cookies.get(settings.csrf_cookie)
+    if binding is None:
+        binding = csrf.anonymous_binding(token_hash(_new_presession(settings)))
+    current = csrf_cookie(request, settings)
     if current and csrf.is_valid_for(signer, binding, current):
         return current
     token = csrf.issue(signer, binding)
@@ -105,7 +162,30 @@ def start_session(settings: Settings, signer: Signer, token: str, record: AuthSe
     return csrf_token
 
 
-def end_session(settings: Settings, signer: Signer) -> None:
-    """Record clearing the session cookie; the CSRF token rotates to an anonymous one."""
-    _record(settings.session_cookie_name, Cookie(None, None, httponly=True))
-    _set_csrf_cookie(settings, csrf.issue(signer, csrf.ANONYMOUS))
+def end_session(settings: Settings, signer: Signer | None = None) -> None:
+    """Record clearing this browser's cookies: the session, its CSRF token, the pre-session.
+
+    The answer also asks the browser to clear the site's cookies and storage (see
+    :func:`clear_site_data`); cookies set beside that could be cleared with the rest, so the
+    next page starts afresh from ``/session`` (or the sign-in form), which mints new ones.
+    ``signer`` is accepted for older callers; no token is issued here any more.
+    """
+    for name in (settings.session_cookie_name, presession_cookie_name(settings)):
+        _record(name, Cookie(None, None, httponly=True))
+    _record(settings.csrf_cookie_name, Cookie(None, None, httponly=False))
+    setattr(g, _CLEAR_SITE_DATA, True)
+
+
+def take_clear_site_data() -> bool:
+    """Whether this request ended a browser session, taken (an error page gets no header)."""
+    return bool(g.pop(_CLEAR_SITE_DATA, False))
+
+
+def clear_site_data(response: Response) -> None:
+    """After sign-out: the browser drops what the signed-in user left in it.
+
+    "cookies" and "storage" (data the SPA kept in localStorage or IndexedDB); not "cache":
+    private answers are never stored (no-store) and private chunks are revalidated, so the cache
+    holds nothing of the user's, and clearing it would refetch every public asset.
+    """
+    response.headers["Clear-Site-Data"] = '"cookies", "storage"'

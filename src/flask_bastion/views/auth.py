@@ -59,6 +59,7 @@ def get_session() -> Response:
 
 
 @bp.post("/register")
+@browser.issues_cookies
 @json_body(RegisterInput, max_body=auth_body)
 @rate_limited("register_limit_per_ip", scope="register-ip")
 @responds(201, Registered, "Account created and signed in")
@@ -83,6 +84,7 @@ def register(body: RegisterInput) -> Response:
 
 
 @bp.post("/login")
+@browser.issues_cookies
 @json_body(LoginInput, max_body=auth_body)
 @responds(200, SignedIn, "Signed in")
 @responds(401, ProblemDetails, "Wrong identity or password (one answer for both)")

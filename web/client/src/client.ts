@@ -25,7 +25,7 @@ export interface ClientOptions {
   csrfSource?: CsrfSource;
   /** Browser mode: how to read cookies; defaults to `document.cookie` (tests inject their own). */
   cookies?: () => string;
-  /** Browser mode: names of the CSRF cookie and header (Bastion's defaults). */
+  /** Browser mode: names of the CSRF cookie (read with its `__Host-` prefix first) and header. */
   csrfCookie?: string;
   csrfHeader?: string;
   /** App mode: tokens obtained earlier (kept in memory only). */
@@ -133,7 +133,10 @@ export class BastionClient {
   /** The CSRF token that unsafe requests will carry (null when none is known yet). */
   csrfToken(): string | null {
     if (this.csrfSource !== "body") {
-      const fromCookie = readCookie(this.cookies(), this.csrfCookie);
+      // Over https Bastion sets the cookie with the __Host- prefix (a sibling domain cannot plant
+      // it); over http (development) it has the plain name.
+      const jar = this.cookies();
+      const fromCookie = readCookie(jar, `__Host-${this.csrfCookie}`) ?? readCookie(jar, this.csrfCookie);
       if (fromCookie) return fromCookie;
       if (this.csrfSource === "cookie") return null;
     }

@@ -53,6 +53,25 @@ describe("browser mode: CSRF", () => {
     expect(server.sent.slice(1).map((r) => r.headers.get("X-XSRF-TOKEN"))).toEqual(["first.token", "rotated"]);
   });
 
+  it("reads the __Host- prefixed cookie that Bastion sets over https, before a plain one", async () => {
+    const server = signedInServer();
+    const api = createClient({
+      fetch: server.fetch,
+      cookies: () => "XSRF-TOKEN=stale-plain; __Host-XSRF-TOKEN=host-token",
+    });
+    await api.start();
+    await api.request("POST", "/api/articles", { body: { title: "t", body: "b" } });
+    expect(server.sent.at(-1)!.headers.get("X-XSRF-TOKEN")).toBe("host-token");
+  });
+
+  it("reads the __Host- prefixed form of a configured cookie name too", async () => {
+    const server = signedInServer();
+    const api = createClient({ fetch: server.fetch, cookies: () => "__Host-csrf=mine", csrfCookie: "csrf" });
+    await api.start();
+    await api.request("POST", "/api/articles", { body: { title: "t", body: "b" } });
+    expect(server.sent.at(-1)!.headers.get("X-XSRF-TOKEN")).toBe("mine");
+  });
+
   it("uses the csrf_token of response bodies when the cookie is unreadable (cross-origin API)", async () => {
     const server = fakeServer((request) => {
       if (request.url.endsWith("/api/auth/session")) return problem(401, "not_authenticated", { csrf_token: "anon-token" });
