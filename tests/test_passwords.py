@@ -204,8 +204,9 @@ SERVICE = "The password must not be the name of this service."
 )
 def test_the_services_own_names_are_refused(app_factory: AppFactory, password: str) -> None:
     app = app_factory(
-        BASTION_PUBLIC_URL="https://dailyplanet.example.org",
+        BASTION_PUBLIC_URL="http://dailyplanet.example.org",
         BASTION_PASSWORD_REFUSED_WORDS=("newsroom",),
+        TRUSTED_HOSTS=["localhost"],  # the test client's host
     )
     auth = Auth(app.test_client())
     if password == "Daily-Planet":  # the host is one word; its spelling with a dash is another

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import time
@@ -23,8 +24,12 @@ class Server:
         self.threads = threads
         self.log_dir = log_dir
         self.env = production_env(database_url, self.port, SECRET_KEY=secrets.token_urlsafe(48))
-        # Rate-limit counters stay in each worker's memory: nothing shared with the test suite.
+        # Several workers share rate-limit counters through Redis (`newsroom serve` refuses more
+        # than one without it); BENCH_REDIS_URL names one, under a prefix of this run's own.
         self.env.pop("REDIS_URL", None)
+        if os.environ.get("BENCH_REDIS_URL"):
+            self.env["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
+            self.env["RATELIMIT_PREFIX"] = f"bench-{secrets.token_hex(8)}"
 
     def in_process_app(self) -> Flask:
         """The same app, settings and Argon2 parameters as the server, in this process."""
