@@ -112,14 +112,17 @@ class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.engine = make_engine(url, **engine_options)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        # Requests that must not change state (GET, HEAD, OPTIONS: RFC 9110 9.2.1) read in
-        # autocommit: no BEGIN, COMMIT or ROLLBACK around their reads (on PostgreSQL one round
-        # trip per statement). Each statement sees committed data, as under READ COMMITTED.
-        self.read_factory = sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-            expire_on_commit=False,
-            info={_READ_ONLY: True},
+        # Requests that must not change state (GET, HEAD, OPTIONS: RFC 9110 9.2.1) are never
+        # committed. On PostgreSQL they read in autocommit: one round trip per statement instead
+        # of BEGIN, SELECT and ROLLBACK; each statement sees committed data, as under READ
+        # COMMITTED. SQLite's driver opens no transaction for a SELECT, so there is nothing to
+        # save, and switching its isolation level on every checkout would cost more than it buys.
+        reader = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
         )
+        self.read_factory = sessionmaker(reader, expire_on_commit=False, info={_READ_ONLY: True})
 
     @property
     def session(self) -> Session:
@@ -157,9 +160,11 @@ class Database:
                 return
             session = self.session_factory()
         try:
-            if session.info.get(_READ_ONLY):  # autocommit: each statement already stands
+            if session.info.get(_READ_ONLY):  # a safe request: only its housekeeping is written
                 for statement, params in chores:
                     session.execute(statement, params)
+                if chores:
+                    session.commit()
                 return
             if chores and not commit:
                 session.rollback()  # the request's own writes go; the chores still run below
