@@ -134,6 +134,8 @@ def test_session_revoked_while_the_app_is_open(page: Page, live: LiveApp) -> Non
     user = live.create_user()
     sign_in_with_form(page, live, user, "?next=/app/")
     expect(page.get_by_role("heading", name="Articles", exact=True)).to_be_visible()
+    # The first page must have loaded, or its own fetch is the one that meets the revocation.
+    expect(page.get_by_text("Loading articles…")).to_have_count(0)
     live.revoke_all_sessions()  # an admin, or a sign-out on another device
     page.get_by_label("Author").fill(user)
     page.get_by_role("button", name="Filter").click()  # the next action calls the API: 401
