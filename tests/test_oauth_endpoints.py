@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from flask import Flask, Response, json
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from flask_bastion import User, current_bastion
+from flask_bastion import current_bastion
 from flask_bastion.models import AuthSession
 from flask_bastion.oauth import OAUTH_ERRORS, add_oauth_error_members
 from flask_bastion.testing import Clock
 from tests.conftest import PASSWORD
 from tests.problems import problem
-from tests.token_helpers import assert_invalid_token, bearer, issue, oauth, register
+from tests.token_helpers import assert_invalid_token, bearer, deactivate, issue, oauth, register
 
 pytestmark = pytest.mark.minimal_app
 
@@ -309,10 +309,7 @@ def test_every_error_carries_the_oauth_members(
 def test_a_deactivated_account_is_an_invalid_grant(
     app: Flask, client: FlaskClient, user_id: int
 ) -> None:
-    with app.app_context():
-        db = current_bastion().db.session
-        db.execute(update(User).where(User.id == user_id).values(active=False))
-        db.commit()
+    deactivate(app, user_id)
     response = client.post(TOKEN, data={"username": "alice", "password": PASSWORD})
     assert response.json == oauth(
         problem(403, "account_disabled", "This account has been deactivated."), "invalid_grant"

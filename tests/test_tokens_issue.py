@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from flask_bastion import UnsafeConfiguration, User, current_bastion
+from flask_bastion import UnsafeConfiguration, current_bastion
 from flask_bastion.config import load_settings
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.security.tokens import token_hash
@@ -21,6 +21,7 @@ from tests.problems import problem
 from tests.token_helpers import (
     bearer,
     claims_of,
+    deactivate,
     header_of,
     issue,
     oauth,
@@ -142,10 +143,7 @@ def test_bad_credentials_by_form_get_the_same_answer(client: FlaskClient, user_i
 def test_a_deactivated_account_gets_no_tokens(
     app: Flask, client: FlaskClient, user_id: int
 ) -> None:
-    with app.app_context():
-        db = current_bastion().db.session
-        db.execute(update(User).where(User.id == user_id).values(active=False))
-        db.commit()
+    deactivate(app, user_id)
     response = client.post(TOKEN, json={"identity": "alice", "password": PASSWORD})
     assert response.json == oauth(
         problem(403, "account_disabled", "This account has been deactivated."), "invalid_grant"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from flask_bastion import User, current_bastion
+from flask_bastion import current_bastion
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.sessions import revoke_all_for_user
 from flask_bastion.testing import Clock
@@ -20,6 +20,7 @@ from tests.token_helpers import (
     assert_invalid_token,
     bearer,
     claims_of,
+    deactivate,
     issue,
     oauth,
     register,
@@ -236,10 +237,7 @@ def test_deactivating_the_user_cuts_off_bearer_access(
     app: Flask, client: FlaskClient, pair: dict[str, Any], user_id: int
 ) -> None:
     assert client.get(SESSION, headers=bearer(pair["access_token"])).status_code == 200
-    with app.app_context():
-        db = current_bastion().db.session
-        db.execute(update(User).where(User.id == user_id).values(active=False))
-        db.commit()
+    deactivate(app, user_id)
     assert_invalid_token(client.get(SESSION, headers=bearer(pair["access_token"])))
     assert_invalid_grant(refresh(client, pair["refresh_token"]))
 

@@ -18,22 +18,25 @@ from tests.conftest import ON_POSTGRES
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
+def user(username: str) -> User:
+    """An active account row, written straight to the database (no password to check)."""
+    return User(
+        email=f"{username}@example.com",
+        email_key=f"{username}@example.com",
+        username=username,
+        username_key=username,
+        password_hash="x",
+        active=True,
+        created_at=CREATED,
+    )
+
+
 class KeptConflict(Conflict):
     keep_writes = True
 
 
 def _add_user(username: str) -> None:
-    current_bastion().db.session.add(
-        User(
-            email=f"{username}@example.com",
-            email_key=f"{username}@example.com",
-            username=username,
-            username_key=username,
-            password_hash="x",
-            active=True,
-            created_at=CREATED,
-        )
-    )
+    current_bastion().db.session.add(user(username))
     current_bastion().db.session.flush()
 
 
@@ -125,17 +128,7 @@ def test_a_failed_commit_answers_500_and_sets_no_cookie(app: Flask, client: Flas
 
 def _add_user_raw_duplicate() -> None:
     # Pending (not flushed) duplicate of "ada": the unique index refuses it at commit time.
-    current_bastion().db.session.add(
-        User(
-            email="ada@example.com",
-            email_key="ada@example.com",
-            username="ada",
-            username_key="ada",
-            password_hash="x",
-            active=True,
-            created_at=CREATED,
-        )
-    )
+    current_bastion().db.session.add(user("ada"))
 
 
 def test_safe_requests_read_in_autocommit_on_postgres_and_leave_the_pool_as_they_found_it(
@@ -154,29 +147,9 @@ def test_a_unit_of_work_outside_a_request_commits_or_rolls_back(app: Flask) -> N
     with app.app_context():
         db = current_bastion().db
         with pytest.raises(BastionError), db.unit_of_work() as session:
-            session.add(
-                User(
-                    email="a@x.io",
-                    email_key="a@x.io",
-                    username="a",
-                    username_key="a",
-                    password_hash="x",
-                    active=True,
-                    created_at=CREATED,
-                )
-            )
+            session.add(user("a"))
             session.flush()
             raise Conflict()
         with db.unit_of_work() as session:
-            session.add(
-                User(
-                    email="b@x.io",
-                    email_key="b@x.io",
-                    username="b",
-                    username_key="b",
-                    password_hash="x",
-                    active=True,
-                    created_at=CREATED,
-                )
-            )
+            session.add(user("b"))
     assert users(app) == ["b"]

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
-from flask_bastion import clock, current_bastion
+from flask_bastion import User, clock, current_bastion
 from flask_bastion.signing_keys import LoadedKey
 from flask_bastion.testing import register as register_account
 from tests.conftest import PASSWORD
@@ -29,6 +30,12 @@ def issue(client: FlaskClient, identity: str = "alice", password: str = PASSWORD
     response = client.post("/api/token", json={"identity": identity, "password": password})
     assert response.status_code == 200, response.json
     return dict(response.json)
+
+
+def deactivate(app: Flask, user_id: int) -> None:
+    """Switch an account off directly in the database, as an admin would."""
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
+        db.execute(update(User).where(User.id == user_id).values(active=False))
 
 
 def assert_invalid_token(response: Any) -> None:
