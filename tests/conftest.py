@@ -91,6 +91,9 @@ def config_for_tests(database_url: str, **overrides: Any) -> dict[str, Any]:
         "BASTION_ARGON2_MEMORY_COST": 1024,
         "BASTION_ARGON2_PARALLELISM": 1,
         "BASTION_PUBLIC_URL": "http://localhost",
+        # Production refuses to start without a mail server; nothing listens here, and nothing
+        # is sent in-process (a test that delivers mail points this at its smtp_server).
+        "BASTION_MAIL_URL": "smtp://127.0.0.1:25",
     }
     config.update(overrides)
     return config
