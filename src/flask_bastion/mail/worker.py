@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from .sender import Sender
@@ -23,6 +24,7 @@ class MailWorker:
         self.interval = interval
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._parent: int | None = None
 
     @property
     def stopping(self) -> bool:
@@ -32,6 +34,9 @@ class MailWorker:
         """Loop until :meth:`stop`; an error (the database or the server away) is logged, and
         the next pass tries again after the interval."""
         while not self._stopping.is_set():
+            if self._parent is not None and os.getppid() != self._parent:
+                log.warning("mail sender: the process that started it is gone; stopping")
+                return
             try:
                 result = self.sender.run_once(self._stopping)
             except Exception:  # the loop outlives any one failure: log it, try again later
@@ -44,6 +49,11 @@ class MailWorker:
             )
             if not more:
                 self._stopping.wait(self.interval)
+
+    def watch_parent(self, pid: int) -> None:
+        """End the loop when process ``pid`` (which started this one) is gone: a sender must
+        not outlive the server it was started for, even when that server was killed."""
+        self._parent = pid
 
     def start(self) -> MailWorker:
         """Run the loop in a daemon thread (``bastion-mail``); returns self."""
