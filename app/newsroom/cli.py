@@ -15,7 +15,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion
+from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion, prune
 from flask_bastion.config import DEVELOPMENT_ENVS
 
 from . import admin_tasks, create_app, keys, migrate, seed
@@ -253,6 +253,22 @@ def seed_command(articles: int) -> None:
     else:
         click.echo(f"demo users already exist (password unchanged): {names}")
     click.echo(f"added {result.articles} articles")
+
+
+@main.command("prune")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=100_000),
+    default=prune.BATCH,
+    show_default=True,
+    help="Rows deleted per transaction.",
+)
+@with_appcontext
+def prune_command(batch_size: int) -> None:
+    """Delete expired sessions and the refresh tokens of dead sessions, in small batches."""
+    with _task_errors():
+        counts = prune.prune(current_bastion().db.engine, batch=batch_size)
+    click.echo("pruned " + ", ".join(f"{n} {name}" for name, n in counts.items()))
 
 
 main.add_command(keys.keys)

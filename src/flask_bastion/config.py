@@ -205,6 +205,12 @@ class Settings:
         "how recent a sign-in (or `POST /api/auth/reauth`) must be to end other sessions",
         seconds=True,
     )
+    prune_interval: int = _setting(
+        3600,
+        "seconds between prunes of dead sessions and tokens in each serving process "
+        "(`flask_bastion.prune`); 0 turns the periodic run off",
+        seconds=True,
+    )
     openapi_title: str = _setting("Bastion API", "title of the OpenAPI document")
     openapi_version: str = _setting("1.0.0", "version of the OpenAPI document")
 
