@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from flask_bastion import Bastion, probes
+from flask_bastion import Bastion, metrics, probes
 from flask_bastion.logs import JsonFormatter
 
 from . import migrate, settings
@@ -33,6 +33,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp, url_prefix="/api")
     app.register_blueprint(signin.bp)
     app.register_blueprint(spa.bp)
+    if app.config["METRICS"]:
+        metrics.instrument(app)
     return app
 
 

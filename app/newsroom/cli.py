@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,7 +17,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion, prune
+from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion, metrics, prune
 from flask_bastion.config import DEVELOPMENT_ENVS
 
 from . import admin_tasks, create_app, keys, migrate, seed
@@ -104,8 +106,23 @@ def db_upgrade(revision: str) -> None:
     show_default="4",
     help="Request threads per worker.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=lambda: int(os.environ.get("METRICS_PORT", "0")),
+    show_default="0 (off)",
+    help="Serve Prometheus metrics of every worker on this port (a listener of its own).",
+)
+@click.option(
+    "--metrics-host",
+    default=lambda: os.environ.get("METRICS_HOST", "127.0.0.1"),
+    show_default="127.0.0.1",
+    help="Address of the metrics listener; keep it private.",
+)
 @with_appcontext
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+def serve(
+    host: str, port: int, workers: int, threads: int, metrics_port: int, metrics_host: str
+) -> None:
     """Apply pending migrations, then serve with Granian (a production server)."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -125,16 +142,43 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         command = os.path.relpath(sys.argv[0]) if os.sep in sys.argv[0] else "newsroom"
         click.echo(admin_tasks.FIRST_RUN_HINT.format(command=command), err=True)
     current_bastion().db.engine.dispose()  # workers fork: they must not share our connections
-    click.echo(f"newsroom serving on http://{host}:{port}", err=True)
-    Granian(
-        target="newsroom.wsgi:app",
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=workers,
-        blocking_threads=threads,
-        log_access=False,
-    ).serve()
+    with _metrics_listener(metrics_host, metrics_port):
+        click.echo(f"newsroom serving on http://{host}:{port}", err=True)
+        Granian(
+            target="newsroom.wsgi:app",
+            address=host,
+            port=port,
+            interface=Interfaces.WSGI,
+            workers=workers,
+            blocking_threads=threads,
+            log_access=False,
+        ).serve()
+
+
+@contextmanager
+def _metrics_listener(host: str, port: int) -> Iterator[None]:
+    """With a port: every worker records into one directory, and this process serves the sum.
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set here,
+    before anything imports it; the workers inherit it and instrument their app (settings).
+    """
+    if not port:
+        yield
+        return
+    own = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="newsroom-metrics-"
+    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    metrics.prepare_directory(directory)  # an earlier run's values must not add to ours
+    _, stop = metrics.serve_exposition(host, port, directory)
+    click.echo(f"metrics on http://{host}:{port}/metrics", err=True)
+    try:
+        yield
+    finally:
+        stop()
+        if own:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextmanager

@@ -60,6 +60,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # A password that is the site's own name is the first one anybody tries.
         "BASTION_PASSWORD_REFUSED_WORDS": ("newsroom",),
         "BASTION_PRUNE_INTERVAL": env.get("PRUNE_INTERVAL", "3600"),
+        # `newsroom serve --metrics-port` sets it for its workers (docs/operations.md).
+        "METRICS": bool(env.get("PROMETHEUS_MULTIPROC_DIR")),
         "TRUSTED_PROXIES": coerce("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "0"), int),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
