@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask
@@ -313,6 +314,36 @@ def prune_command(batch_size: int) -> None:
     with _task_errors():
         counts = prune.prune(current_bastion().db.engine, batch=batch_size)
     click.echo("pruned " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+
+
+@main.command("doctor", with_appcontext=False)  # runs anywhere: no app, no database
+@click.argument("url")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trust this CA file for the URL's certificate (a private CA).",
+)
+def doctor_command(url: str, ca_bundle: str | None) -> None:
+    """Check a running deployment at URL from the outside; exit 1 on any finding.
+
+    Reads SECRET_KEY (and SECRET_KEY_FALLBACKS) from this environment, and signs in with
+    DOCTOR_IDENTITY and DOCTOR_PASSWORD when given (a test account).
+    """
+    import requests
+
+    from . import doctor
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise click.UsageError("URL must start with https:// (or http://).")
+    try:
+        report = doctor.diagnose(url, verify=ca_bundle or True)
+    except requests.RequestException as error:
+        raise click.ClickException(f"cannot check {url}: {error}") from None
+    for line in report.lines():
+        click.echo(line)
+    if report.findings:
+        sys.exit(1)
 
 
 main.add_command(keys.keys)

@@ -380,7 +380,11 @@ def is_repetitive_secret(secret: str) -> bool:
     )
 
 
-def _secret_problems(name: str, value: Any) -> list[str]:
+def secret_problems(name: str, value: Any) -> list[str]:
+    """Why the key ``value`` (called ``name`` in the messages) is unsafe: none when it is fine.
+
+    The rule start-up refuses by; ``newsroom doctor`` applies it to its own environment.
+    """
     # Latin-1 reads any bytes, one character per byte: a random key (os.urandom) is rarely UTF-8.
     secret = value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
     if is_placeholder_secret(secret):
@@ -405,9 +409,9 @@ def unsafe_settings(
     ``fallbacks`` are the ``SECRET_KEY_FALLBACKS``: they still verify signatures, so each must
     be as strong as the key itself. ``debug`` is Flask's debug mode.
     """
-    problems = _secret_problems("SECRET_KEY", secret_key)
+    problems = secret_problems("SECRET_KEY", secret_key)
     for position, fallback in enumerate(fallbacks or (), start=1):
-        problems += _secret_problems(f"SECRET_KEY_FALLBACKS entry {position}", fallback)
+        problems += secret_problems(f"SECRET_KEY_FALLBACKS entry {position}", fallback)
     if debug:
         # The debugger runs any Python a visitor types into a traceback page.
         problems.append(
