@@ -125,9 +125,6 @@ def serve(
     host: str, port: int, workers: int, threads: int, metrics_port: int, metrics_host: str
 ) -> None:
     """Apply pending migrations, then serve with Granian (a production server)."""
-    from granian import Granian
-    from granian.constants import Interfaces
-
     # Without Redis, rate-limit counters live in each worker's memory: N workers would each
     # allow the whole limit, so sign-in limits would silently multiply by N.
     shared_counters = current_bastion().settings.redis_url is not None
@@ -145,15 +142,29 @@ def serve(
     current_bastion().db.engine.dispose()  # workers fork: they must not share our connections
     with _metrics_listener(metrics_host, metrics_port):
         click.echo(f"newsroom serving on http://{host}:{port}", err=True)
-        Granian(
-            target="newsroom.wsgi:app",
-            address=host,
-            port=port,
-            interface=Interfaces.WSGI,
-            workers=workers,
-            blocking_threads=threads,
-            log_access=False,
+        granian_server(
+            "newsroom.wsgi:app", host=host, port=port, workers=workers, threads=threads
         ).serve()
+
+
+def granian_server(target: str, *, host: str, port: int, workers: int, threads: int) -> Any:
+    """The Granian server ``serve`` runs: ``target`` is a ``module:app`` path.
+
+    On SIGTERM (or SIGINT) it stops accepting, lets the requests in flight finish, then exits
+    0 (tests/test_shutdown.py runs it with a slow app of its own).
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    return Granian(
+        target=target,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        log_access=False,
+    )
 
 
 @contextmanager
