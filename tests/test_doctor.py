@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,3 +225,95 @@ def test_nothing_listening_is_an_error_not_a_clean_bill() -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("Error: cannot check http://127.0.0.1:")
+
+
+def _certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a leaf for 127.0.0.1 signed by it: (ca, cert, key)."""
+    ca_key, ca, key, csr, cert = (
+        directory / n for n in ("ca.key", "ca.pem", "k.pem", "c.csr", "c.pem")
+    )
+    ext = directory / "leaf.ext"
+    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *p256, "-days", "1", "-subj", "/CN=doctor test CA",
+            "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
+    openssl("req", *p256, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr))
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+            "-CAcreateserial", "-days", "1", "-extfile", str(ext), "-out", str(cert))  # fmt: skip
+    return ca, cert, key
+
+
+TLS_SERVE = (
+    "import sys; from pathlib import Path; from granian import Granian; "
+    "from granian.constants import Interfaces; "
+    "Granian(target='newsroom.wsgi:app', address='127.0.0.1', port=int(sys.argv[1]), "
+    "interface=Interfaces.WSGI, workers=1, ssl_cert=Path(sys.argv[2]), "
+    "ssl_key=Path(sys.argv[3])).serve()"
+)
+
+
+@pytest.mark.server
+def test_a_good_deployment_over_tls_has_only_the_redirect_finding(tmp_path: Path) -> None:
+    # newsroom over TLS straight from Granian: everything right but the http -> https
+    # redirect, which is the proxy's job (deploy/nginx); nothing else may be found.
+    ca, cert, key = _certificates(tmp_path)
+    port = free_port()
+    with fresh_database(tmp_path) as database_url:
+        env = production_env(database_url, port, PUBLIC_URL=f"https://127.0.0.1:{port}")
+        upgrade = subprocess.run(
+            [str(NEWSROOM), "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, timeout=120
+        )
+        assert upgrade.returncode == 0, upgrade.stderr
+        server = subprocess.Popen(
+            [sys.executable, "-c", TLS_SERVE, str(port), str(cert), str(key)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"https://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    requests.get(base + "/healthz", verify=str(ca), timeout=2)
+                    break
+                except requests.RequestException:
+                    assert server.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.2)
+            browser = requests.Session()
+            state = browser.get(f"{base}/api/auth/session", verify=str(ca)).json()
+            registered = browser.post(
+                f"{base}/api/auth/register",
+                json={"email": "doctor@example.com", "username": "doctor", "password": PASSWORD},
+                headers={"X-XSRF-TOKEN": state["csrf_token"], "Origin": base},
+                verify=str(ca),
+            )
+            assert registered.status_code == 201, registered.text
+            report = Doctor(base, verify=str(ca), environ=_doctor_env(env)).run()
+            untrusted = Doctor(base, environ={}).run()  # control: the CA is what makes it verify
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    problems = [(f.check, f.problem) for f in report.findings]
+    # Granian drops a plain-http request on its TLS port: nothing redirects it.
+    assert problems == [
+        (
+            "tls",
+            f"Nothing answers http://127.0.0.1:{port}/: a visitor who types the bare name gets "
+            "an error, not a redirect to https.",
+        )
+    ]
+    assert set(report.passed) == {
+        "x-forwarded-for",
+        "cookies",
+        "headers",
+        "cors",
+        "exposed",
+        "secrets",
+    }
+    assert any(f.problem.startswith("The certificate does not verify") for f in untrusted.findings)

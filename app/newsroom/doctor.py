@@ -32,6 +32,10 @@ PRIVATE_REFERRER_POLICIES = frozenset(
 # Paths that must not answer the public: metrics, and development-only helpers.
 METRICS_PATHS = ("/metrics", "/api/metrics")
 DEV_PATHS = ("/dev/", "/dev/mail", "/dev/outbox")
+CERTIFICATE_FIX = (
+    "Serve a certificate for this name from a CA browsers trust, with its chain "
+    "(or pass --ca-bundle for a private CA)."
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,9 @@ class Doctor:
         self.https = parts.scheme == "https"
         self.verify = verify
         self.environ = dict(os.environ if environ is None else environ)
+        # `verify` goes with each request: requests lets REQUESTS_CA_BUNDLE override a
+        # session's own setting.
         self.http = requests.Session()
-        self.http.verify = verify
         self.report = Report()
         self.answers: dict[str, requests.Response] = {}
         self.cookies: list[tuple[str, Any]] = []  # (the answer it came from, the Morsel)
@@ -86,7 +91,7 @@ class Doctor:
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("allow_redirects", False)
-        return self.http.get(self.base + path, timeout=TIMEOUT, **kwargs)
+        return self.http.get(self.base + path, timeout=TIMEOUT, verify=self.verify, **kwargs)
 
     def _collect_cookies(self, where: str, response: requests.Response) -> None:
         for header in response.raw.headers.getlist("Set-Cookie"):
@@ -96,8 +101,18 @@ class Doctor:
 
     def run(self) -> Report:
         nonce = secrets.token_hex(6)
+        try:
+            first = self.get("/api/auth/session")
+        except requests.exceptions.SSLError as error:
+            # Nothing else can be looked at safely: a browser would stop here too.
+            self.report.find(
+                "tls",
+                f"The certificate does not verify (nothing else was checked): {error}.",
+                CERTIFICATE_FIX,
+            )
+            return self.report
         self.answers = {
-            "API answer": self.get("/api/auth/session"),
+            "API answer": first,
             "SPA page": self.get("/app/"),
             "API 404": self.get(f"/api/doctor-{nonce}"),
             "page 404": self.get(f"/doctor-{nonce}"),
@@ -170,7 +185,7 @@ class Doctor:
             self.report.find(
                 "tls",
                 f"The certificate does not verify: {error.verify_message}.",
-                "Serve a certificate for this name from a CA browsers trust, with its chain.",
+                CERTIFICATE_FIX,
             )
         except OSError as error:
             self.report.find("tls", f"No TLS handshake: {error}.", "Check the TLS listener.")
@@ -261,6 +276,7 @@ class Doctor:
                 "Access-Control-Request-Headers": "content-type,x-xsrf-token",
             },
             timeout=TIMEOUT,
+            verify=self.verify,
         )
         simple = self.get("/api/auth/session", headers={"Origin": EVIL_ORIGIN})
         null = self.get("/api/auth/session", headers={"Origin": "null"})
@@ -301,8 +317,8 @@ class Doctor:
             )
             return
         browser = requests.Session()
-        browser.verify = self.verify
-        state = browser.get(self.base + "/api/auth/session", timeout=TIMEOUT).json()
+        options: dict[str, Any] = {"timeout": TIMEOUT, "verify": self.verify}
+        state = browser.get(self.base + "/api/auth/session", **options).json()
         headers = {
             "X-XSRF-TOKEN": state.get("csrf_token", ""),
             "Origin": self.base,
@@ -312,7 +328,7 @@ class Doctor:
             self.base + "/api/auth/login",
             json={"identity": identity, "password": password},
             headers=headers,
-            timeout=TIMEOUT,
+            **options,
         )
         if login.status_code != 200:
             self.report.skipped.append(
@@ -320,13 +336,13 @@ class Doctor:
             )
             return
         self._collect_cookies("POST /api/auth/login", login)
-        listed = browser.get(self.base + "/api/auth/sessions", timeout=TIMEOUT).json()
+        listed = browser.get(self.base + "/api/auth/sessions", **options).json()
         current = [s for s in listed.get("sessions", []) if s.get("current")]
         csrf = login.json().get("csrf_token", "")
         browser.post(
             self.base + "/api/auth/logout",
             headers={"X-XSRF-TOKEN": csrf, "Origin": self.base},
-            timeout=TIMEOUT,
+            **options,
         )
         if current and current[0].get("ip") == SPOOFED_ADDRESS:
             self.report.find(
