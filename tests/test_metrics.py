@@ -4,7 +4,9 @@ hooks, and the sum over every worker of a real `newsroom serve`, on a port of it
 from __future__ import annotations
 
 import glob
+import os
 import re
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from flask_bastion import metrics
 from flask_bastion.testing import Clock, register
@@ -166,3 +169,27 @@ def test_metrics_add_up_every_worker_of_newsroom_serve(tmp_path: Path) -> None:
     # The server's readiness wait made a few requests of its own before ours.
     assert total <= counted <= total + 100, scraped
     assert len(workers) == 2, f"one worker served everything: {workers}"
+
+
+def test_a_scrape_forgets_the_live_gauges_of_dead_workers(tmp_path: Path) -> None:
+    # No exit hook runs in a server's workers: the scrape itself sweeps their files.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+
+    def record(kind: str, pid: int, name: str, value: float) -> Path:
+        path = tmp_path / f"{kind}_{pid}.db"
+        values = MmapedDict(str(path))
+        values.write_value(mmap_key(name, name, (), (), "help"), value, 0.0)
+        values.close()
+        return path
+
+    gone = record("gauge_livesum", dead.pid, "workers_busy", 5)
+    alive = record("gauge_livesum", os.getpid(), "workers_busy", 2)
+    counter = record("counter", dead.pid, "jobs_total", 3)  # what it counted stays counted
+    app = metrics.exposition_app(str(tmp_path))
+    statuses: list[str] = []
+    body = b"".join(app({"REQUEST_METHOD": "GET"}, lambda s, h: statuses.append(s))).decode()
+    assert statuses == ["200 OK"]
+    assert (gone.exists(), alive.exists(), counter.exists()) == (False, True, True)
+    assert "\nworkers_busy 2.0\n" in body  # the dead worker's 5 no longer adds up
+    assert "\njobs_total 3.0\n" in body
