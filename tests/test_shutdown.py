@@ -7,11 +7,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import Engine, func, insert, select
 
+from flask_bastion import AuthSession, User, clock
+from flask_bastion.db import make_engine
+from newsroom import migrate
 from tests.conftest import fresh_database
 from tests.servers import NEWSROOM, ROOT, free_port, production_env, wait_until_up
 
@@ -26,6 +31,11 @@ SERVE = (
     "granian_server('tests.slow_app:app', host='127.0.0.1', port=int(sys.argv[1]), "
     "workers=int(sys.argv[2]), threads=4).serve()"
 )
+
+
+def _sessions(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(AuthSession)) or 0)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -98,6 +108,36 @@ def test_newsroom_serve_with_its_threads_exits_0_on_sigterm(tmp_path: Path) -> N
         )
         (tmp_path / "tmp").mkdir()
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        engine = make_engine(database_url)
+        migrate.upgrade(engine)
+        with engine.begin() as conn:  # a session that died a day ago: a worker prunes it
+            user_id = conn.execute(
+                insert(User).values(
+                    email="a@example.com",
+                    email_key="a@example.com",
+                    username="a",
+                    username_key="a",
+                    password_hash="x",
+                    active=True,
+                    created_at=clock.now(),
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(
+                insert(AuthSession).values(
+                    id="expired",
+                    token_hash="0" * 64,
+                    user_id=user_id,
+                    kind="browser",
+                    remember=False,
+                    created_at=clock.now() - timedelta(days=2),
+                    last_seen_at=clock.now() - timedelta(days=1),
+                    authenticated_at=clock.now() - timedelta(days=2),
+                    expires_at=clock.now() - timedelta(days=1),
+                    idle_timeout=3600,
+                    ip="",
+                    user_agent="",
+                )
+            )
         server = subprocess.Popen(
             [str(NEWSROOM), "serve", "--port", str(port), "--workers", "2"],
             env=env,
@@ -110,7 +150,10 @@ def test_newsroom_serve_with_its_threads_exits_0_on_sigterm(tmp_path: Path) -> N
             scrape = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
             assert "bastion_http_request_duration_seconds" in scrape.text
             assert len(list((tmp_path / "tmp").glob("newsroom-metrics-*"))) == 1
-            time.sleep(1.5)  # a prune has run in each worker
+            deadline = time.monotonic() + 15
+            while _sessions(engine):  # the first run comes within one interval
+                assert time.monotonic() < deadline, "no worker pruned"
+                time.sleep(0.2)
             server.send_signal(signal.SIGTERM)
             code = server.wait(timeout=EXIT_BOUND)
         finally:
@@ -120,6 +163,7 @@ def test_newsroom_serve_with_its_threads_exits_0_on_sigterm(tmp_path: Path) -> N
             output = server.stdout.read().decode() if server.stdout else ""
             if server.stdout:
                 server.stdout.close()
+    engine.dispose()
     assert code == 0, output
     assert "pruning failed" not in output
     assert not list((tmp_path / "tmp").glob("newsroom-metrics-*"))  # removed on the way out
