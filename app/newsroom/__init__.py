@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from flask_bastion import Bastion
+from flask_bastion import Bastion, metrics, probes
 from flask_bastion.logs import JsonFormatter
 
-from . import settings
+from . import migrate, settings
 from .views import admin, articles, health, signin, spa
 
 
@@ -27,11 +27,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     Bastion(app)
+    probes.init_app(app, alembic_config=migrate.alembic_config)  # /healthz, /readyz
     app.register_blueprint(health.bp, url_prefix="/api")
     app.register_blueprint(articles.bp, url_prefix="/api")
     app.register_blueprint(admin.bp, url_prefix="/api")
     app.register_blueprint(signin.bp)
     app.register_blueprint(spa.bp)
+    if app.config["METRICS"]:
+        metrics.instrument(app)
     return app
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion
+from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion, metrics, prune
 from flask_bastion.config import DEVELOPMENT_ENVS
 
 from . import admin_tasks, create_app, keys, mail_cli, migrate, seed
@@ -104,12 +107,24 @@ def db_upgrade(revision: str) -> None:
     show_default="4",
     help="Request threads per worker.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=lambda: int(os.environ.get("METRICS_PORT", "0")),
+    show_default="0 (off)",
+    help="Serve Prometheus metrics of every worker on this port (a listener of its own).",
+)
+@click.option(
+    "--metrics-host",
+    default=lambda: os.environ.get("METRICS_HOST", "127.0.0.1"),
+    show_default="127.0.0.1",
+    help="Address of the metrics listener; keep it private.",
+)
 @with_appcontext
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+def serve(
+    host: str, port: int, workers: int, threads: int, metrics_port: int, metrics_host: str
+) -> None:
     """Apply pending migrations, then serve with Granian (a production server)."""
-    from granian import Granian
-    from granian.constants import Interfaces
-
     # Without Redis, rate-limit counters live in each worker's memory: N workers would each
     # allow the whole limit, so sign-in limits would silently multiply by N.
     shared_counters = current_bastion().settings.redis_url is not None
@@ -125,21 +140,63 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         command = os.path.relpath(sys.argv[0]) if os.sep in sys.argv[0] else "newsroom"
         click.echo(admin_tasks.FIRST_RUN_HINT.format(command=command), err=True)
     current_bastion().db.engine.dispose()  # workers fork: they must not share our connections
-    # One mail sender per instance, a process of its own (see newsroom.mail_cli).
-    sender = mail_cli.sender_process()
-    click.echo(f"newsroom serving on http://{host}:{port}", err=True)
+    with _metrics_listener(metrics_host, metrics_port):
+        # One mail sender per instance, a process of its own (see newsroom.mail_cli); started
+        # inside the metrics context so that it records into the same directory.
+        sender = mail_cli.sender_process()
+        try:
+            click.echo(f"newsroom serving on http://{host}:{port}", err=True)
+            granian_server(
+                "newsroom.wsgi:app", host=host, port=port, workers=workers, threads=threads
+            ).serve()
+        finally:
+            mail_cli.stop_sender(sender)
+
+
+def granian_server(target: str, *, host: str, port: int, workers: int, threads: int) -> Any:
+    """The Granian server ``serve`` runs: ``target`` is a ``module:app`` path.
+
+    On SIGTERM (or SIGINT) it stops accepting, lets the requests in flight finish, then exits
+    0 (tests/test_shutdown.py runs it with a slow app of its own).
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    return Granian(
+        target=target,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        log_access=False,
+    )
+
+
+@contextmanager
+def _metrics_listener(host: str, port: int) -> Iterator[None]:
+    """With a port: every worker records into one directory, and this process serves the sum.
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set here,
+    before anything imports it; the workers inherit it and instrument their app (settings).
+    """
+    if not port:
+        yield
+        return
+    own = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="newsroom-metrics-"
+    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    metrics.prepare_directory(directory)  # an earlier run's values must not add to ours
+    _, stop = metrics.serve_exposition(host, port, directory)
+    click.echo(f"metrics on http://{host}:{port}/metrics", err=True)
     try:
-        Granian(
-            target="newsroom.wsgi:app",
-            address=host,
-            port=port,
-            interface=Interfaces.WSGI,
-            workers=workers,
-            blocking_threads=threads,
-            log_access=False,
-        ).serve()
+        yield
     finally:
-        mail_cli.stop_sender(sender)
+        stop()
+        if own:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextmanager
@@ -258,6 +315,52 @@ def seed_command(articles: int) -> None:
     else:
         click.echo(f"demo users already exist (password unchanged): {names}")
     click.echo(f"added {result.articles} articles")
+
+
+@main.command("prune")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=100_000),
+    default=prune.BATCH,
+    show_default=True,
+    help="Rows deleted per transaction.",
+)
+@with_appcontext
+def prune_command(batch_size: int) -> None:
+    """Delete expired sessions and the refresh tokens of dead sessions, in small batches."""
+    with _task_errors():
+        counts = prune.prune(current_bastion().db.engine, batch=batch_size)
+    click.echo("pruned " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+
+
+@main.command("doctor", with_appcontext=False)  # runs anywhere: no app, no database
+@click.argument("url")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trust this CA file for the URL's certificate (a private CA).",
+)
+def doctor_command(url: str, ca_bundle: str | None) -> None:
+    """Check a running deployment at URL from the outside; exit 1 on any finding.
+
+    Reads SECRET_KEY (and SECRET_KEY_FALLBACKS) from this environment, and signs in with
+    DOCTOR_IDENTITY and DOCTOR_PASSWORD when given (a test account).
+    """
+    import requests
+
+    from . import doctor
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise click.UsageError("URL must start with https:// (or http://).")
+    try:
+        report = doctor.diagnose(url, verify=ca_bundle or True)
+    except requests.RequestException as error:
+        raise click.ClickException(f"cannot check {url}: {error}") from None
+    for line in report.lines():
+        click.echo(line)
+    if report.findings:
+        sys.exit(1)
 
 
 main.add_command(keys.keys)

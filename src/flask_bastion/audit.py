@@ -9,6 +9,7 @@ its place without touching a caller.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -36,6 +37,10 @@ class AuditEvent(StrEnum):
     SIGNING_KEY_ROTATED = "signing_key_rotated"
 
 
+# Who else hears each event, after the log line (the metrics count sign-ins and replays):
+# called with the event's name and its fields.
+observers: list[Callable[[str, dict[str, Any]], None]] = []
+
 # Events that a security team alerts on, not only reads.
 ALERTS = frozenset({AuditEvent.REFRESH_TOKEN_REUSED})
 
@@ -49,3 +54,5 @@ def record(event: StrEnum, *, ip: str | None, **fields: Any) -> None:
     if event in ALERTS:
         extra["security"] = True
     audit_log.info(str(event), extra=extra)
+    for observer in observers:
+        observer(str(event), extra)

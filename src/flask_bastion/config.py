@@ -232,6 +232,12 @@ class Settings:
     mail_poll_interval: int = _setting(
         2, "seconds the background sender waits between looks at the outbox", seconds=True
     )
+    prune_interval: int = _setting(
+        3600,
+        "seconds between prunes of dead sessions and tokens in each serving process "
+        "(`flask_bastion.prune`); 0 turns the periodic run off",
+        seconds=True,
+    )
     openapi_title: str = _setting("Bastion API", "title of the OpenAPI document")
     openapi_version: str = _setting("1.0.0", "version of the OpenAPI document")
 
@@ -423,7 +429,11 @@ def is_repetitive_secret(secret: str) -> bool:
     )
 
 
-def _secret_problems(name: str, value: Any) -> list[str]:
+def secret_problems(name: str, value: Any) -> list[str]:
+    """Why the key ``value`` (called ``name`` in the messages) is unsafe: none when it is fine.
+
+    The rule start-up refuses by; ``newsroom doctor`` applies it to its own environment.
+    """
     # Latin-1 reads any bytes, one character per byte: a random key (os.urandom) is rarely UTF-8.
     secret = value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
     if is_placeholder_secret(secret):
@@ -448,9 +458,9 @@ def unsafe_settings(
     ``fallbacks`` are the ``SECRET_KEY_FALLBACKS``: they still verify signatures, so each must
     be as strong as the key itself. ``debug`` is Flask's debug mode.
     """
-    problems = _secret_problems("SECRET_KEY", secret_key)
+    problems = secret_problems("SECRET_KEY", secret_key)
     for position, fallback in enumerate(fallbacks or (), start=1):
-        problems += _secret_problems(f"SECRET_KEY_FALLBACKS entry {position}", fallback)
+        problems += secret_problems(f"SECRET_KEY_FALLBACKS entry {position}", fallback)
     if debug:
         # The debugger runs any Python a visitor types into a traceback page.
         problems.append(

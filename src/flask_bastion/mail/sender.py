@@ -32,9 +32,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
-from .. import clock
+from .. import clock, metrics
 from ..config import Settings
 from ..db import Database, rowcount
 from ..models import OutboxMessage
@@ -202,6 +202,18 @@ class Sender:
             self.transport.close()
         return result
 
+    def depth(self) -> int:
+        """How many messages wait to be sent (queued or being sent), for the metrics."""
+        with self.db.unit_of_work() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_(("queued", "sending")))
+                )
+                or 0
+            )
+
     def _lease_left(self, started: float) -> float:
         # Stop offering messages while a slow server could still take a whole message's worth
         # of timeouts (connect, MAIL, RCPT, DATA) before the lease ends.
@@ -235,6 +247,7 @@ class Sender:
                 claimed_until=None,
             )
             result.failed += 1
+            metrics.outbox_send_failed()
             log.error("mail %s (%s) failed: %s", message.id, message.template, error)
             return
         self._finish(
@@ -246,6 +259,7 @@ class Sender:
             claimed_until=None,
         )
         result.retrying += 1
+        metrics.outbox_send_failed()
         log.warning("mail %s (%s) will be retried: %s", message.id, message.template, error)
 
     def _release(self, messages: list[OutboxMessage]) -> int:

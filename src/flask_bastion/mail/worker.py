@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 
+from .. import metrics
 from .sender import Sender
 
 log = logging.getLogger("flask_bastion.mail")
@@ -39,6 +40,7 @@ class MailWorker:
                 return
             try:
                 result = self.sender.run_once(self._stopping)
+                metrics.set_outbox_depth(self.sender.depth())
             except Exception:  # the loop outlives any one failure: log it, try again later
                 log.exception("mail sender pass failed")
                 result = None

@@ -1,0 +1,211 @@
+"""Pruning: dead sessions and their refresh tokens go, in batches; replay evidence stays."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import insert, select
+
+from flask_bastion import AuthSession, current_bastion
+from flask_bastion.models import RefreshToken, User
+from flask_bastion.prune import PeriodicPrune, prune
+from flask_bastion.security.tokens import new_public_id, new_token, token_hash
+from flask_bastion.testing import Clock, register
+from newsroom import create_app
+from newsroom.cli import main
+from tests.conftest import PASSWORD, config_for_tests
+from tests.servers import free_port
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+def _user(app: Flask, now: datetime) -> int:
+    with app.app_context(), current_bastion().db.engine.begin() as conn:
+        result = conn.execute(
+            insert(User).values(
+                email="ann@example.com",
+                email_key="ann@example.com",
+                username="ann",
+                username_key="ann",
+                password_hash="x",
+                active=True,
+                created_at=now,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _session(
+    app: Flask,
+    user_id: int,
+    now: datetime,
+    *,
+    seen_ago: float,
+    idle: int,
+    expires_in: float,
+    kind: str = "browser",
+    name: str | None = None,
+) -> str:
+    sid = name or new_public_id()
+    with app.app_context(), current_bastion().db.engine.begin() as conn:
+        conn.execute(
+            insert(AuthSession).values(
+                id=sid,
+                token_hash=token_hash(new_token()),
+                user_id=user_id,
+                kind=kind,
+                remember=False,
+                created_at=now - timedelta(days=1),
+                last_seen_at=now - timedelta(seconds=seen_ago),
+                authenticated_at=now - timedelta(days=1),
+                expires_at=now + timedelta(seconds=expires_in),
+                idle_timeout=idle,
+                ip="",
+                user_agent="",
+            )
+        )
+    return sid
+
+
+def _token(app: Flask, sid: str, now: datetime, *, age: float, used: bool) -> int:
+    created = now - timedelta(seconds=age)
+    with app.app_context(), current_bastion().db.engine.begin() as conn:
+        result = conn.execute(
+            insert(RefreshToken).values(
+                session_id=sid,
+                token_hash=token_hash(new_token()),
+                created_at=created,
+                expires_at=created + timedelta(days=14),
+                used_at=created + timedelta(minutes=10) if used else None,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _left(app: Flask) -> tuple[set[str], set[int]]:
+    with app.app_context(), current_bastion().db.engine.connect() as conn:
+        sessions = set(conn.scalars(select(AuthSession.id)))
+        tokens = set(conn.scalars(select(RefreshToken.id)))
+    return sessions, tokens
+
+
+@pytest.fixture
+def rows(app: Flask, clock: Clock) -> dict[str, Any]:
+    """Rows of every kind, live and dead, around the frozen ``clock``."""
+    now = clock()
+    uid = _user(app, now)
+    keep = {
+        # Seen ten minutes ago, two hours of idleness allowed, eleven hours left.
+        _session(app, uid, now, seen_ago=600, idle=2 * HOUR, expires_in=11 * HOUR),
+        # One second short of its idle timeout.
+        _session(app, uid, now, seen_ago=2 * HOUR - 1, idle=2 * HOUR, expires_in=HOUR),
+        # "Remember me": three days idle of fourteen allowed.
+        _session(app, uid, now, seen_ago=3 * DAY, idle=14 * DAY, expires_in=20 * DAY),
+    }
+    dead = {
+        _session(app, uid, now, seen_ago=60, idle=2 * HOUR, expires_in=-1),  # past its end
+        _session(app, uid, now, seen_ago=2 * HOUR + 1, idle=2 * HOUR, expires_in=HOUR),  # idle
+        *(
+            _session(app, uid, now, seen_ago=3 * HOUR, idle=2 * HOUR, expires_in=HOUR)
+            for _ in range(9)
+        ),
+    }
+    # A live app session (its family) twenty days into thirty: its used tokens, older than
+    # their own 14-day expiry, are the evidence of a replay and stay.
+    family = _session(app, uid, now, seen_ago=300, idle=14 * DAY, expires_in=10 * DAY, kind="token")
+    keep.add(family)
+    family_tokens = {
+        _token(app, family, now, age=20 * DAY, used=True),
+        _token(app, family, now, age=10 * DAY, used=True),
+        _token(app, family, now, age=300, used=False),
+    }
+    # A dead family (its session idle past the refresh idle timeout): every token goes.
+    gone = _session(app, uid, now, seen_ago=15 * DAY, idle=14 * DAY, expires_in=DAY, kind="token")
+    dead.add(gone)
+    dead_tokens = {
+        _token(app, gone, now, age=16 * DAY, used=True),
+        _token(app, gone, now, age=15 * DAY, used=False),
+    }
+    return {"keep": keep, "dead": dead, "tokens": family_tokens, "dead_tokens": dead_tokens}
+
+
+def test_prune_deletes_exactly_the_dead_rows_in_batches(
+    app: Flask, rows: dict[str, Any], clock: Clock
+) -> None:
+    assert _left(app) == (rows["keep"] | rows["dead"], rows["tokens"] | rows["dead_tokens"])
+    with app.app_context():
+        counts = prune(current_bastion().db.engine, batch=3)  # several batches of each table
+    assert counts == {"refresh_tokens": 2, "sessions": len(rows["dead"])}
+    assert _left(app) == (rows["keep"], rows["tokens"])
+    with app.app_context():  # nothing more to do
+        assert prune(current_bastion().db.engine) == {"refresh_tokens": 0, "sessions": 0}
+
+
+def test_prune_command_prints_the_counts(app: Flask, rows: dict[str, Any]) -> None:
+    result = app.test_cli_runner().invoke(main, ["prune", "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions\n"
+    assert _left(app) == (rows["keep"], rows["tokens"])
+
+
+def test_a_replay_is_still_detected_after_pruning(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    register(app.test_client(), email="ann@example.com", username="ann", password=PASSWORD)
+    pair = client.post("/api/token", json={"identity": "ann", "password": PASSWORD}).json
+    successor = client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert successor.status_code == 200
+    clock.advance(11)  # past the grace period
+    with app.app_context():
+        prune(current_bastion().db.engine)
+    replay = client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert replay.status_code == 401
+    # The replay revoked the family: the successor is dead too.
+    after = client.post(
+        "/api/token/refresh", json={"refresh_token": successor.json["refresh_token"]}
+    )
+    assert after.status_code == 401
+    assert after.json["code"] == "invalid_grant"
+
+
+def test_the_periodic_thread_prunes_on_its_own(app: Flask, rows: dict[str, Any]) -> None:
+    pruner = PeriodicPrune(app, interval=0.05).start()
+    try:
+        deadline = time.monotonic() + 10
+        while _left(app) != (rows["keep"], rows["tokens"]):
+            assert time.monotonic() < deadline, "the periodic prune never ran"
+            time.sleep(0.05)
+    finally:
+        pruner.stop()
+    assert not pruner.thread.is_alive()
+
+
+def test_a_prune_during_an_outage_logs_one_line_and_carries_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres"
+    app = create_app(config_for_tests(url))
+    with caplog.at_level(logging.WARNING, logger="flask_bastion.prune"):
+        assert PeriodicPrune(app, interval=60).run_once() is None
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["pruning failed"]
+    app.extensions["bastion"].db.engine.dispose()
+
+
+def test_serving_processes_prune_unless_turned_off(database_url: str) -> None:
+    from flask_bastion.prune import start_periodic
+
+    off = create_app(config_for_tests(database_url, BASTION_PRUNE_INTERVAL=0))
+    assert start_periodic(off) is None
+    on = create_app(config_for_tests(database_url, BASTION_PRUNE_INTERVAL=3600))
+    pruner = start_periodic(on)
+    assert pruner is not None and pruner.thread.is_alive() and pruner.thread.daemon
+    pruner.stop()
+    for app in (off, on):
+        app.extensions["bastion"].db.engine.dispose()

@@ -1,0 +1,171 @@
+"""SIGTERM to the server `newsroom serve` runs: requests in flight finish, then it exits 0."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import Engine, func, insert, select
+
+from flask_bastion import AuthSession, User, clock
+from flask_bastion.db import make_engine
+from newsroom import migrate
+from tests.conftest import fresh_database
+from tests.servers import NEWSROOM, ROOT, free_port, production_env, wait_until_up
+
+pytestmark = pytest.mark.server
+
+SLOW_SECONDS = 3.0  # how long tests/slow_app.py's view sleeps (TEST_SLOW_SECONDS)
+# After SIGTERM: the slow request's remaining time plus a slow, shared machine's margin.
+EXIT_BOUND = SLOW_SECONDS + 10
+
+SERVE = (
+    "import sys; from newsroom.cli import granian_server; "
+    "granian_server('tests.slow_app:app', host='127.0.0.1', port=int(sys.argv[1]), "
+    "workers=int(sys.argv[2]), threads=4).serve()"
+)
+
+
+def _sessions(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(AuthSession)) or 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_lets_requests_in_flight_finish_then_exits_0(tmp_path: Path, workers: int) -> None:
+    port = free_port()
+    with fresh_database(tmp_path) as database_url:
+        env = production_env(
+            database_url,
+            port,
+            REDIS_URL="redis://127.0.0.1:6379/15",  # several workers share their counters
+            TEST_SLOW_SECONDS=str(SLOW_SECONDS),
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(port), str(workers)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(base + "/healthz", server)
+            answers: list[requests.Response | BaseException] = []
+
+            def slow_request() -> None:
+                try:
+                    answers.append(requests.get(base + "/test/slow", timeout=30))
+                except requests.RequestException as error:
+                    answers.append(error)
+
+            in_flight = threading.Thread(target=slow_request)
+            started = time.monotonic()
+            in_flight.start()
+            time.sleep(1.0)  # the request is inside the view, sleeping
+            assert not answers
+            server.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            code = server.wait(timeout=EXIT_BOUND)
+            exited = time.monotonic() - signalled
+            in_flight.join(timeout=EXIT_BOUND)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            output = server.stdout.read().decode() if server.stdout else ""
+            if server.stdout:
+                server.stdout.close()
+    (answer,) = answers
+    assert isinstance(answer, requests.Response), f"{answer!r}\n{output}"
+    assert (answer.status_code, answer.text) == (200, "finished")
+    assert time.monotonic() - started >= SLOW_SECONDS  # it really ran to its end
+    assert code == 0, output
+    assert exited < EXIT_BOUND
+    # New connections are refused once it has gone.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(base + "/healthz", timeout=2)
+
+
+def test_newsroom_serve_with_its_threads_exits_0_on_sigterm(tmp_path: Path) -> None:
+    # The production entry point: prune threads in the workers, the metrics listener here.
+    port, metrics_port = free_port(), free_port()
+    with fresh_database(tmp_path) as database_url:
+        env = production_env(
+            database_url,
+            port,
+            REDIS_URL="redis://127.0.0.1:6379/15",
+            METRICS_PORT=str(metrics_port),
+            PRUNE_INTERVAL="1",
+            TMPDIR=str(tmp_path / "tmp"),  # where serve makes its metrics directory
+        )
+        (tmp_path / "tmp").mkdir()
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        engine = make_engine(database_url)
+        migrate.upgrade(engine)
+        with engine.begin() as conn:  # a session that died a day ago: a worker prunes it
+            user_id = conn.execute(
+                insert(User).values(
+                    email="a@example.com",
+                    email_key="a@example.com",
+                    username="a",
+                    username_key="a",
+                    password_hash="x",
+                    active=True,
+                    created_at=clock.now(),
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(
+                insert(AuthSession).values(
+                    id="expired",
+                    token_hash="0" * 64,
+                    user_id=user_id,
+                    kind="browser",
+                    remember=False,
+                    created_at=clock.now() - timedelta(days=2),
+                    last_seen_at=clock.now() - timedelta(days=1),
+                    authenticated_at=clock.now() - timedelta(days=2),
+                    expires_at=clock.now() - timedelta(days=1),
+                    idle_timeout=3600,
+                    ip="",
+                    user_agent="",
+                )
+            )
+        server = subprocess.Popen(
+            [str(NEWSROOM), "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/readyz", server)
+            scrape = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+            assert "bastion_http_request_duration_seconds" in scrape.text
+            assert len(list((tmp_path / "tmp").glob("newsroom-metrics-*"))) == 1
+            deadline = time.monotonic() + 15
+            while _sessions(engine):  # the first run comes within one interval
+                assert time.monotonic() < deadline, "no worker pruned"
+                time.sleep(0.2)
+            server.send_signal(signal.SIGTERM)
+            code = server.wait(timeout=EXIT_BOUND)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            output = server.stdout.read().decode() if server.stdout else ""
+            if server.stdout:
+                server.stdout.close()
+    engine.dispose()
+    assert code == 0, output
+    assert "pruning failed" not in output
+    assert not list((tmp_path / "tmp").glob("newsroom-metrics-*"))  # removed on the way out
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2)
