@@ -11,7 +11,7 @@ export UV_NO_PROGRESS := 1
 
 WEB_SOURCES := $(shell find web/src web/client/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/package.json app/newsroom/static/newsroom.css
 
-.PHONY: run test setup setup-system web lint typecheck audit bench bench-quick lock clean
+.PHONY: run test setup setup-system web tools lint typecheck audit bench bench-quick soak lock clean
 
 setup: $(VENV)/.synced
 
@@ -24,6 +24,14 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build --silent
 
+# Node tools the tests drive (the MDN HTTP Observatory scanner), from tests/tools' lock. No
+# install scripts: the scanner's would download the HSTS preload list; offline it is empty.
+tools: tests/tools/node_modules/.package-lock.json
+
+tests/tools/node_modules/.package-lock.json: tests/tools/package-lock.json
+	cd tests/tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	echo '{}' > tests/tools/node_modules/@mdn/mdn-http-observatory/conf/hsts-preload.json
+
 $(VENV)/.synced: requirements.lock pyproject.toml app/pyproject.toml
 	scripts/bootstrap
 	@touch $@
@@ -34,7 +42,7 @@ setup-system:
 run: setup web
 	APP_ENV=$${APP_ENV:-development} $(VENV)/bin/newsroom serve --host $(HOST) --port $(PORT)
 
-test: setup setup-system web
+test: setup setup-system web tools
 	cd web && npm test --silent && npm run check:api --silent
 	scripts/run-tests
 
@@ -67,4 +75,4 @@ lock:
 		--no-emit-package flask-bastion -o requirements.lock
 
 clean:
-	rm -rf $(VENV) var .pytest_cache web/node_modules web/dist
+	rm -rf $(VENV) var .pytest_cache web/node_modules web/dist tests/tools/node_modules
