@@ -66,6 +66,12 @@ bench: setup setup-system
 bench-quick: setup setup-system
 	$(PY) -m tests.bench.run --quick
 
+# nginx + two instances + our own PostgreSQL and Redis under load, with faults injected
+# (docs/deployment.md). SOAK_SECONDS=60 is CI's short form; the default is 10 minutes.
+SOAK_SECONDS ?= 600
+soak: setup setup-system web
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m tests.soak
+
 # One lock for both distributions: the union of the library's (pyproject.toml) and newsroom's
 # (app/pyproject.toml) dependencies plus the dev group. newsroom names flask-bastion, which no
 # index has: app/pyproject.toml's [tool.uv.sources] points it at this checkout, and the lock
