@@ -69,7 +69,8 @@ bench-quick: setup setup-system
 # nginx + two instances + our own PostgreSQL and Redis under load, with faults injected
 # (docs/deployment.md). SOAK_SECONDS=60 is CI's short form; the default is 10 minutes.
 SOAK_SECONDS ?= 600
-soak: setup setup-system web
+soak: setup web
+	scripts/system-packages soak
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m tests.soak
 
 # One lock for both distributions: the union of the library's (pyproject.toml) and newsroom's

@@ -97,7 +97,7 @@ def _csrf(client: requests.Session, base: str) -> dict[str, str]:
     return {"X-XSRF-TOKEN": body["csrf_token"], "Origin": base}
 
 
-def _register(cluster: Cluster, name: str) -> requests.Session:
+def register_browser(cluster: Cluster, name: str) -> requests.Session:
     browser = cluster.session()
     answer = browser.post(
         f"{cluster.proxy}/api/auth/register",
@@ -210,6 +210,7 @@ def test_plain_http_is_sent_to_https_on_the_public_name(cluster: Cluster) -> Non
         (ssl.TLSVersion.TLSv1_1, False),
         (ssl.TLSVersion.TLSv1, False),
     ],
+    ids=["1.3", "1.2", "1.1", "1.0"],
 )
 def test_only_tls_1_2_and_1_3_are_spoken(
     cluster: Cluster, version: ssl.TLSVersion, accepted: bool
@@ -234,7 +235,7 @@ def test_only_tls_1_2_and_1_3_are_spoken(
 
 def _answers(cluster: Cluster) -> dict[str, requests.Response]:
     public, private = _assets()
-    browser = _register(cluster, "hana")
+    browser = register_browser(cluster, "hana")
     anonymous = cluster.session()
     base = cluster.proxy
     return {
@@ -360,7 +361,7 @@ def test_app_routes_get_the_shell_and_hashed_assets_are_immutable_and_precompres
 def test_private_chunks_are_served_only_to_a_signed_in_browser(cluster: Cluster) -> None:
     _, private = _assets()
     url = f"{cluster.proxy}/app/{private}"
-    browser = _register(cluster, "gita")
+    browser = register_browser(cluster, "gita")
     allowed = browser.get(url)
     assert allowed.status_code == 200
     assert allowed.content == (SOURCE_DIST / private).read_bytes()
@@ -381,7 +382,7 @@ def test_private_chunks_are_served_only_to_a_signed_in_browser(cluster: Cluster)
 
 
 def test_auth_check_is_204_or_401_without_a_body(cluster: Cluster) -> None:
-    browser = _register(cluster, "ines")
+    browser = register_browser(cluster, "ines")
     for base in (cluster.a, cluster.b):
         signed_in = requests.get(
             f"{base}/api/auth/check", cookies=_session_cookie(browser), headers=VIA_TLS
@@ -472,7 +473,7 @@ def test_the_mdn_observatory_grades_the_edge_a_plus(cluster: Cluster) -> None:
 def test_a_session_made_on_one_instance_works_on_the_other_and_dies_on_both(
     cluster: Cluster,
 ) -> None:
-    browser = _register(cluster, "ann")
+    browser = register_browser(cluster, "ann")
     cookie = _session_cookie(browser)
     for base in (cluster.a, cluster.b):
         answer = requests.get(f"{base}/api/auth/session", cookies=cookie, headers=VIA_TLS)
@@ -498,7 +499,7 @@ def _token_pair(base: str, identity: str, password: str = PASSWORD) -> requests.
 
 
 def test_deactivation_on_one_instance_ends_sessions_and_tokens_on_both(cluster: Cluster) -> None:
-    browser = _register(cluster, "bea")
+    browser = register_browser(cluster, "bea")
     cookie = _session_cookie(browser)
     pair = _token_pair(cluster.a, "bea")
     assert pair.status_code == 200, pair.text
@@ -525,7 +526,7 @@ def test_deactivation_on_one_instance_ends_sessions_and_tokens_on_both(cluster: 
 def test_refresh_token_reuse_on_one_instance_revokes_the_family_on_both(
     cluster: Cluster,
 ) -> None:
-    _register(cluster, "cleo")
+    register_browser(cluster, "cleo")
     first = _token_pair(cluster.a, "cleo").json()
     rotated = requests.post(
         f"{cluster.a}/api/token/refresh", json={"refresh_token": first["refresh_token"]}
@@ -552,7 +553,7 @@ def test_refresh_token_reuse_on_one_instance_revokes_the_family_on_both(
 @pytest.mark.postgres
 def test_sign_in_limits_are_shared_by_the_instances(cluster: Cluster) -> None:
     assert REDIS_URL, "the PostgreSQL pass runs with REDIS_URL: shared limits live in Redis"
-    _register(cluster, "dora")
+    register_browser(cluster, "dora")
     statuses = [
         _token_pair((cluster.a, cluster.b)[i % 2], "dora", f"wrong-password-{i}").status_code
         for i in range(11)
