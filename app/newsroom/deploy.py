@@ -69,9 +69,7 @@ def render_nginx(site: NginxSite, template: str | None = None) -> str:
         "USER": f"user {site.user};" if site.user else "",
         "RUN_DIR": str(site.run_dir),
         "MIME_TYPES": str(site.mime_types),
-        "UPSTREAMS": "\n".join(
-            f"        server {u} max_fails=1 fail_timeout=5s;" for u in site.upstreams
-        ),
+        "UPSTREAMS": "\n".join(f"        server {u} {UPSTREAM_FAILURE};" for u in site.upstreams),
         "HTTP_LISTEN": site.http_listen,
         "HTTPS_LISTEN": site.https_listen,
         "HOST": site.host,
