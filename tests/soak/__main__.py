@@ -101,6 +101,17 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def _cut_by_kill(sample: Sample, window: Window) -> bool:
+    """A response the SIGKILLed instance was sending when it died: the connection breaks.
+
+    nginx had passed the status line on, so it cannot answer 503 instead, and it never resends
+    a request that may have been applied (a POST). Such a cut is a failure of the fault window,
+    like its 503s; a timeout is not among them: a hang is a failure anywhere.
+    """
+    cut = sample.error in ("ChunkedEncodingError", "ConnectionError")
+    return cut and window.fault.startswith("instance") and sample.seconds <= FAST
+
+
 def _failed(sample: Sample) -> bool:
     return sample.status == 0 or sample.status >= 500
 
@@ -122,13 +133,13 @@ def _judge(record: Record, windows: list[Window]) -> tuple[dict[str, object], li
             continue
         window = window_of(sample)
         where = f"{sample.op} at {sample.start:.1f}s"
-        if sample.status == 0:
+        if sample.status == 0 and not (window is not None and _cut_by_kill(sample, window)):
             problems.append(f"no answer ({sample.error}) for {where} after {sample.seconds:.1f}s")
         elif window is None:
             problems.append(f"{sample.status} outside any fault window: {where}")
         else:
-            in_fault[f"{window.fault}: {sample.op} {sample.status}"] += 1
-            if sample.status != 503 or not sample.problem:
+            in_fault[f"{window.fault}: {sample.op} {sample.status or 'cut'}"] += 1
+            if sample.status != 0 and (sample.status != 503 or not sample.problem):
                 problems.append(f"{sample.status} (not a 503 problem) during a fault: {where}")
             if sample.seconds > FAST:
                 problems.append(f"slow failure during a fault: {where} took {sample.seconds:.1f}s")
