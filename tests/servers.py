@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -25,14 +27,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 60, verify: bool | str = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = process.stdout.read().decode() if process.stdout else ""
             raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if requests.get(url, timeout=1, verify=verify).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
@@ -63,8 +67,15 @@ def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]
 
 
 @contextmanager
-def newsroom_server(env: Mapping[str, str], port: int, workers: int = 1) -> Iterator[str]:
-    """Run `newsroom serve` until the block ends; yields its base URL."""
+def newsroom_server(
+    env: Mapping[str, str], port: int, workers: int = 1, log: Path | None = None
+) -> Iterator[str]:
+    """Run `newsroom serve` until the block ends; yields its base URL.
+
+    Its output goes to ``log`` when given (read it while it runs), else to a pipe read only
+    if it fails to start: a server that logs much must be given a file.
+    """
+    output = log.open("ab") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
         [
             str(NEWSROOM),
@@ -77,7 +88,7 @@ def newsroom_server(env: Mapping[str, str], port: int, workers: int = 1) -> Iter
             str(workers),
         ],
         env=dict(env),
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
     )
@@ -94,20 +105,76 @@ def newsroom_server(env: Mapping[str, str], port: int, workers: int = 1) -> Iter
             process.wait()
         if process.stdout:
             process.stdout.close()
+        if log is not None and not isinstance(output, int):
+            output.close()
+
+
+@dataclass(frozen=True)
+class Tls:
+    """A throwaway CA and a leaf certificate for localhost and 127.0.0.1, signed by it."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls(directory: Path) -> Tls:
+    """Make a CA and a leaf with openssl; clients trust ``ca`` (never verify=False)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca-key.pem"
+    cert, key, csr = directory / "cert.pem", directory / "key.pem", directory / "leaf.csr"
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run = functools.partial(subprocess.run, check=True, capture_output=True)
+    run(["openssl", "req", "-x509", *ec, "-days", "2", "-subj", "/CN=Bastion test CA",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+         "-keyout", ca_key, "-out", ca])  # fmt: skip
+    run(["openssl", "req", *ec, "-subj", "/CN=localhost", "-keyout", key, "-out", csr])
+    extensions = directory / "leaf.ext"
+    extensions.write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+        "basicConstraints=CA:FALSE\n"
+    )
+    run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-days", "2", "-extfile", extensions, "-out", cert])  # fmt: skip
+    return Tls(ca=ca, cert=cert, key=key)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A running nginx: its https base URL, its plain http one, and its config file."""
+
+    base: str
+    http_base: str
+    config: Path
+    run_dir: Path
 
 
 @contextmanager
-def nginx(run_dir: Path, upstream_ports: list[int], port: int) -> Iterator[str]:
-    """Our own nginx (no system service) proxying to the given local ports."""
+def nginx(
+    run_dir: Path,
+    upstream_ports: list[int],
+    tls: Tls,
+    https_port: int | None = None,
+    http_port: int | None = None,
+    wait_for: str = "/api/health",
+) -> Iterator[Edge]:
+    """Our own nginx (no system service), configured by `newsroom deploy nginx`'s renderer."""
+    from newsroom.deploy import NginxSite, render_nginx
+
     run_dir.mkdir(parents=True, exist_ok=True)
-    template = (ROOT / "deploy" / "nginx.conf.template").read_text()
-    config = template.format(
-        user_directive="user root;" if os.geteuid() == 0 else "",
+    https_port, http_port = https_port or free_port(), http_port or free_port()
+    site = NginxSite(
+        host="localhost",
+        upstreams=tuple(f"127.0.0.1:{p}" for p in upstream_ports),
+        tls_cert=tls.cert,
+        tls_key=tls.key,
+        https_listen=f"127.0.0.1:{https_port}",
+        http_listen=f"127.0.0.1:{http_port}",
         run_dir=run_dir,
-        listen=f"127.0.0.1:{port}",
-        upstream_servers="\n".join(f"        server 127.0.0.1:{p};" for p in upstream_ports),
+        user="root" if os.geteuid() == 0 else None,
     )
-    (run_dir / "nginx.conf").write_text(config)
+    config = run_dir / "nginx.conf"
+    config.write_text(render_nginx(site))
     process = subprocess.Popen(
         [
             NGINX,
@@ -116,19 +183,17 @@ def nginx(run_dir: Path, upstream_ports: list[int], port: int) -> Iterator[str]:
             "-e",
             str(run_dir / "error.log"),
             "-c",
-            str(run_dir / "nginx.conf"),
+            str(config),
             "-g",
             "daemon off;",
         ],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
+    edge = Edge(site.origin, f"http://localhost:{http_port}", config, run_dir)
     try:
-        wait_until_up(base + "/api/health", process)
-        yield base
+        wait_until_up(edge.base + wait_for, process, verify=str(tls.ca))
+        yield edge
     finally:
         process.terminate()
         process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()

@@ -1,7 +1,8 @@
 /// <reference types="vitest/config" />
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { constants, gzipSync } from "node:zlib";
 import { defineConfig, runnerImport, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 
@@ -64,12 +65,38 @@ function routeManifest(): Plugin {
   };
 }
 
+/** What nginx's gzip_static may send compressed: text, never already-compressed images. */
+const COMPRESSIBLE = /\.(js|css|html|svg|json|txt|map)$/;
+
+/**
+ * Write `name.gz` beside each text file of the build, so nginx (`gzip_static on`) sends the
+ * compressed copy made once here instead of compressing on every request.
+ */
+function precompress(): Plugin {
+  let outDir = "";
+  return {
+    name: "newsroom-precompress",
+    apply: "build",
+    configResolved(config) {
+      outDir = resolve(config.root, config.build.outDir);
+    },
+    closeBundle() {
+      for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
+        const path = join(entry.parentPath, entry.name);
+        if (!entry.isFile() || !COMPRESSIBLE.test(entry.name) || path.includes("/.vite/")) continue;
+        const gz = gzipSync(readFileSync(path), { level: constants.Z_BEST_COMPRESSION });
+        writeFileSync(`${path}.gz`, gz);
+      }
+    },
+  };
+}
+
 // The SPA lives under /app/: Flask serves web/dist there (index.html at /app/, hashed assets under
 // /app/assets/). In development `npm run dev` serves it at http://127.0.0.1:5173/app/ and talks
 // to the API at VITE_API_URL (see .env.development) cross-origin, with credentials.
 export default defineConfig({
   base: "/app/",
-  plugins: [react(), noInlineCode(), routeManifest()],
+  plugins: [react(), noInlineCode(), routeManifest(), precompress()],
   resolve: { alias: CLIENT_ALIAS },
   server: {
     // 127.0.0.1, like the API: same site, so the SameSite=Lax session cookie travels with fetch.

@@ -10,7 +10,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import click
@@ -22,8 +23,10 @@ from flask_bastion import BastionError, UnsafeConfiguration, User, current_basti
 from flask_bastion.config import DEVELOPMENT_ENVS
 
 from . import admin_tasks, create_app, keys, mail_cli, migrate, seed
+from .deploy import DeployError, NginxSite, render_nginx
 from .policy import KNOWN_ROLES
 from .settings import DEFAULT_ENV
+from .views.spa import SOURCE_DIST
 
 
 def _create_app() -> Flask:
@@ -197,6 +200,73 @@ def _metrics_listener(host: str, port: int) -> Iterator[None]:
         stop()
         if own:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+@main.group()
+def deploy() -> None:
+    """Render the configs of a deployment (see docs/deployment.md)."""
+
+
+@deploy.command("nginx", with_appcontext=False)
+@click.option("--host", required=True, help="The public host name (news.example.org).")
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    required=True,
+    metavar="HOST:PORT",
+    help="A `newsroom serve` instance (repeatable).",
+)
+@click.option(
+    "--spa-dist",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=SOURCE_DIST,
+    show_default="web/dist",
+    help="The built SPA (`make web`).",
+)
+@click.option("--tls-cert", type=click.Path(path_type=Path), required=True)
+@click.option("--tls-key", type=click.Path(path_type=Path), required=True)
+@click.option("--https-listen", default="443", show_default=True, help="[ADDRESS:]PORT")
+@click.option("--http-listen", default="80", show_default=True, help="[ADDRESS:]PORT")
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/var/lib/newsroom-nginx"),
+    show_default=True,
+    help="nginx's pid file, error log and temp files.",
+)
+@click.option("--user", default=None, help="The user nginx's workers run as.")
+@click.option(
+    "-o", "--output", type=click.File("w"), default="-", help="Where to write (default: stdout)."
+)
+def deploy_nginx(
+    host: str,
+    upstreams: tuple[str, ...],
+    spa_dist: Path,
+    tls_cert: Path,
+    tls_key: Path,
+    https_listen: str,
+    http_listen: str,
+    run_dir: Path,
+    user: str | None,
+    output: TextIO,
+) -> None:
+    """Write nginx.conf for this deployment (render again after each `make web`)."""
+    site = NginxSite(
+        host=host,
+        upstreams=upstreams,
+        tls_cert=tls_cert.absolute(),
+        tls_key=tls_key.absolute(),
+        spa_dist=spa_dist.absolute(),
+        https_listen=https_listen,
+        http_listen=http_listen,
+        run_dir=run_dir.absolute(),
+        user=user,
+    )
+    try:
+        output.write(render_nginx(site))
+    except DeployError as error:
+        raise click.UsageError(str(error)) from None
 
 
 @contextmanager

@@ -11,6 +11,9 @@ from typing import Any
 from flask_bastion.config import coerce
 
 DEFAULT_ENV = "production"
+# The largest request body the app reads at all (endpoints set smaller limits); nginx's
+# client_max_body_size is rendered from it (newsroom deploy nginx).
+MAX_BODY = 1024 * 1024
 
 
 def var_dir(environ: Mapping[str, str]) -> Path:
@@ -68,7 +71,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "METRICS": bool(env.get("PROMETHEUS_MULTIPROC_DIR")),
         "TRUSTED_PROXIES": coerce("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "0"), int),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
-        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_CONTENT_LENGTH": MAX_BODY,
         "SPA_DIST": env.get("NEWSROOM_SPA_DIST") or None,  # None: web/dist of the source tree
     }
     return config

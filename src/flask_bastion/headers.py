@@ -11,26 +11,33 @@ from .config import Settings
 NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-def apply_security_headers(response: Response, settings: Settings) -> Response:
-    headers = response.headers
-    # Browsers must not guess a content type: an upload must never run as a script.
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    # Send only our origin to other sites, never paths that may hold tokens.
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    # From nothing allowed up: a page gets only what pages need (the setting); a view may set
-    # its own (the API docs do).
-    csp = settings.content_security_policy if response.mimetype == "text/html" else NOT_A_PAGE_CSP
-    headers.setdefault("Content-Security-Policy", csp)
-    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for older browsers
-    # A window we open cannot script us, nor we it (cross-window attacks, Spectre).
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    # Other sites cannot embed our answers (<script>, <img>) to read them by side channels.
-    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+def security_headers(settings: Settings, mimetype: str) -> dict[str, str]:
+    """The security headers an answer of type ``mimetype`` gets (nginx's edge config too)."""
+    headers = {
+        # Browsers must not guess a content type: an upload must never run as a script.
+        "X-Content-Type-Options": "nosniff",
+        # Send only our origin to other sites, never paths that may hold tokens.
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        # From nothing allowed up: a page gets only what pages need (the setting); a view may
+        # set its own (the API docs do).
+        "Content-Security-Policy": (
+            settings.content_security_policy if mimetype == "text/html" else NOT_A_PAGE_CSP
+        ),
+        "X-Frame-Options": "DENY",  # frame-ancestors for older browsers
+        # A window we open cannot script us, nor we it (cross-window attacks, Spectre).
+        "Cross-Origin-Opener-Policy": "same-origin",
+        # Other sites cannot embed our answers (<script>, <img>) to read them by side channels.
+        "Cross-Origin-Resource-Policy": "same-origin",
+    }
     if settings.secure_cookies:
         # Once seen over https, never downgrade to http (SSL stripping).
-        headers.setdefault(
-            "Strict-Transport-Security", f"max-age={settings.hsts_max_age}; includeSubDomains"
-        )
+        headers["Strict-Transport-Security"] = f"max-age={settings.hsts_max_age}; includeSubDomains"
+    return headers
+
+
+def apply_security_headers(response: Response, settings: Settings) -> Response:
+    for name, value in security_headers(settings, response.mimetype or "").items():
+        response.headers.setdefault(name, value)
     return response
 
 

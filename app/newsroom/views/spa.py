@@ -77,7 +77,11 @@ def dist_dir() -> Path:
 
 
 def current_build() -> Build | None:
-    dist = dist_dir()
+    return build_at(dist_dir())
+
+
+def build_at(dist: Path) -> Build | None:
+    """The build in ``dist``, or None when it holds none (``newsroom deploy nginx`` reads it)."""
     index = dist / "index.html"
     if not index.is_file():
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from .. import clock, sessions
 from ..access import current_principal, is_bearer_request
 from ..audit import AuditEvent
 from ..errors import NotAuthenticated
@@ -56,6 +57,23 @@ def get_session() -> Response:
             csrf_token=token,
         )
     )
+
+
+@bp.get("/check")
+@responds(204, None, "A browser session is signed in")
+@responds(401, None, "No live browser session (no body)")
+def check_session() -> Response:
+    """Whether the session cookie is signed in: 204 or 401, no body (nginx's auth_request).
+
+    Only the cookie is read, with one session lookup: this guards static files at the edge
+    on every request, so it does no CSRF, no bearer token and no rendering.
+    """
+    state = current_bastion()
+    cookie = browser.session_token(request, state.settings)
+    signed_in = cookie is not None and (
+        sessions.lookup(state.db, cookie, settings=state.settings, now=clock.now()) is not None
+    )
+    return Response(status=204 if signed_in else 401)
 
 
 @bp.post("/register")
