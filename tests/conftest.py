@@ -91,6 +91,9 @@ def config_for_tests(database_url: str, **overrides: Any) -> dict[str, Any]:
         "BASTION_ARGON2_MEMORY_COST": 1024,
         "BASTION_ARGON2_PARALLELISM": 1,
         "BASTION_PUBLIC_URL": "http://localhost",
+        # Tests about something else sign up and in at once; the default, `required`, is
+        # covered by the account tests (tests/test_confirmation.py and its siblings).
+        "BASTION_EMAIL_CONFIRMATION": "optional",
     }
     config.update(overrides)
     return config
