@@ -205,6 +205,33 @@ class Settings:
         "how recent a sign-in (or `POST /api/auth/reauth`) must be to end other sessions",
         seconds=True,
     )
+    # Mail (docs/mail.md): an outbox written with the change that causes a mail, and a sender.
+    mail_url: str | None = _setting(
+        None,
+        "SMTP server: `smtp://host:port` (plain: loopback only outside development), "
+        "`smtp+starttls://user:pass@host:587` or `smtps://user:pass@host:465`; required outside "
+        "development; unset in development, mails stay in the outbox (`/dev/mail`)",
+    )
+    mail_from: str | None = _setting(
+        None, "the `From` address of every mail", shown="`no-reply@` + the public host"
+    )
+    mail_app_name: str | None = _setting(
+        None, "the name mails sign with (`app_name` in mail templates)", shown="the public host"
+    )
+    mail_ca_file: str | None = _setting(
+        None,
+        "CA certificates (PEM) that the SMTP server's certificate must chain to",
+        shown="the system's",
+    )
+    mail_timeout: int = _setting(20, "seconds an SMTP connection or command may take", seconds=True)
+    mail_retry_for: int = _setting(
+        24 * 3600,
+        "a mail the server keeps refusing for the moment is retried this long, then `failed`",
+        seconds=True,
+    )
+    mail_poll_interval: int = _setting(
+        2, "seconds the background sender waits between looks at the outbox", seconds=True
+    )
     # The account lifecycle by email (docs/accounts.md).
     email_confirmation: str = _setting(
         "required",
@@ -261,6 +288,20 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.env in DEVELOPMENT_ENVS
+
+    @property
+    def public_host(self) -> str:
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def sender_address(self) -> str:
+        """The ``From`` of every mail: ``BASTION_MAIL_FROM`` or ``no-reply@`` the public host."""
+        return self.mail_from or f"no-reply@{self.public_host}"
+
+    @property
+    def app_name(self) -> str:
+        """The name mails sign with: ``BASTION_MAIL_APP_NAME`` or the public host."""
+        return self.mail_app_name or self.public_host
 
     @property
     def secure_cookies(self) -> bool:

@@ -25,6 +25,7 @@ from .errors import (
 )
 from .headers import apply_cache_policy, apply_security_headers
 from .logs import request_id_from
+from .mail.viewer import bp as mail_bp
 from .ratelimit import RateLimits
 from .security import csrf
 from .security.one_time import CODE_HASH_PURPOSE
@@ -106,6 +107,7 @@ class Bastion:
         app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)
+        app.register_blueprint(mail_bp)
 
 
 def trusted_hosts(settings: Settings) -> list[str]:
