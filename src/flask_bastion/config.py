@@ -242,7 +242,8 @@ class Settings:
         3 * 24 * 3600, "how long an email confirmation link works", seconds=True
     )
     reset_token_lifetime: int = _setting(
-        30 * 60, "how long a password reset link works (and until the password changes)",
+        30 * 60,
+        "how long a password reset link works (and until the password changes)",
         seconds=True,
     )
     email_change_token_lifetime: int = _setting(

@@ -63,7 +63,7 @@ class User(Base):
     last_login_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     current_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     current_login_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    login_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    login_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
 
@@ -172,7 +172,7 @@ class AccountToken(Base):
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     # A reset token names the password it may replace: any password change voids it.
     password_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

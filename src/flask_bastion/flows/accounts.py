@@ -61,7 +61,9 @@ def register(ctx: FlowContext, data: RegisterInput, *, confirmed: bool = False) 
         errors.append(FieldError("username", "taken", "This username is taken."))
     if errors:
         raise Conflict("The account already exists.", errors=errors)
-    return create_user(ctx, data, password_hash=ctx.passwords.hash(data.password), confirmed=confirmed)
+    return create_user(
+        ctx, data, password_hash=ctx.passwords.hash(data.password), confirmed=confirmed
+    )
 
 
 def create_user(

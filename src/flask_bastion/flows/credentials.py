@@ -47,7 +47,9 @@ def change_password(
     return ended
 
 
-def request_email_change(ctx: FlowContext, principal: Principal, *, email: str, password: str) -> None:
+def request_email_change(
+    ctx: FlowContext, principal: Principal, *, email: str, password: str
+) -> None:
     """Mail a link to the new address and a notice to the current one. Whether the new address
     is taken is not said here (that would reveal accounts): the link's use decides."""
     user = _verified(ctx, principal, password)

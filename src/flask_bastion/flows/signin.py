@@ -56,7 +56,6 @@ SignInResult = SignedIn | Pending
 Stage = Callable[[FlowContext, User, ClientKind], Pending | None]
 
 
-
 def email_confirmation(ctx: FlowContext, user: User, kind: ClientKind) -> Pending | None:
     """With ``BASTION_EMAIL_CONFIRMATION=required``, an address nobody proved is not yet a way
     in: whoever registered with someone else's email cannot sign in as them."""

@@ -14,8 +14,8 @@ from ..account_schemas import (
     Accepted,
     CodeRequestInput,
     CodeVerifyInput,
-    ConfirmInput,
     Confirmed,
+    ConfirmInput,
     Done,
     EmailChangeInput,
     EmailInput,
@@ -146,9 +146,7 @@ def request_code(body: CodeRequestInput) -> Response:
 @responds(429, ProblemDetails, "Too many attempts")
 def verify_code(body: CodeVerifyInput) -> Response:
     """Sign in with an emailed code, exactly like a password sign-in (new session, cookies)."""
-    done = code_sign_in(
-        "browser", identity=body.identity, code=body.code, remember=body.remember
-    )
+    done = code_sign_in("browser", identity=body.identity, code=body.code, remember=body.remember)
     return render(
         SignedIn(
             user=UserPublic.model_validate(done.signed_in.user),
@@ -156,5 +154,3 @@ def verify_code(body: CodeVerifyInput) -> Response:
             csrf_token=done.csrf_token,
         )
     )
-
-

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from ..access import current_principal, is_bearer_request
+from ..account_schemas import Accepted
 from ..audit import AuditEvent
 from ..errors import NotAuthenticated
-from ..account_schemas import Accepted
 from ..flows import accounts, confirmation, signin
 from ..headers import no_store
 from ..openapi import responds

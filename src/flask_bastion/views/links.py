@@ -88,9 +88,7 @@ def email_change_link(token: str) -> Response:
     except EmailTaken:
         return redirect_to_view(settings, "email_change_error_view", query={"code": "email_taken"})
     except TokenInvalid as error:
-        return redirect_to_view(
-            settings, "email_change_error_view", query=_error_context(error)
-        )
+        return redirect_to_view(settings, "email_change_error_view", query=_error_context(error))
     query = {"email": done.user.email}
     if done.already:
         query["code"] = "already_changed"

@@ -61,7 +61,9 @@ def password_sign_in(
     return done
 
 
-def code_sign_in(kind: ClientKind, *, identity: str, code: str, remember: bool = False) -> Completed:
+def code_sign_in(
+    kind: ClientKind, *, identity: str, code: str, remember: bool = False
+) -> Completed:
     """Check an emailed sign-in code, then sign in through the pipeline as a ``kind`` client.
 
     Raises the flows' errors (``InvalidCode``, ``AccountDisabled``, ``RateLimited``).
