@@ -262,6 +262,11 @@ class Settings:
         "mails those endpoints send to one address or account, counted whether or not "
         "it has an account",
     )
+    account_mail_min_duration: float = _setting(
+        0.25,
+        "seconds register, resend, forgot and code request take at least, so the time of an "
+        "answer does not tell whether the account exists",
+    )
     spa_url: str = _setting(
         "",
         "where the SPA lives: a path on `PUBLIC_URL` or an absolute URL of an allowed origin; "

@@ -29,6 +29,7 @@ from flask_bastion.schemas import LoginInput
 from flask_bastion.security.origin import is_same_origin_request, origin_of
 from flask_bastion.security.redirects import safe_next
 from flask_bastion.transports import browser
+from flask_bastion.uniform_time import uniform_duration
 from flask_bastion.views.context import flow_context
 from flask_bastion.views.signin import code_sign_in, password_sign_in, sign_out
 
@@ -168,6 +169,7 @@ def _code_page(
 
 @bp.post("/login/code")
 @browser.issues_cookies
+@uniform_duration
 def login_code() -> Response:
     """Sign in with an emailed code, without JavaScript: a form without ``code`` asks for one
     (the same page whether or not the account exists), a form with it signs in."""
@@ -210,6 +212,7 @@ def forgot_password_form() -> Response:
 
 @bp.post("/forgot-password")
 @browser.issues_cookies
+@uniform_duration
 def forgot_password() -> Response:
     """Mail a reset link; the same page whether or not the address has an account."""
     refused = _form_refusal()
