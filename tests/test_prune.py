@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from flask_bastion import AuthSession, current_bastion
-from flask_bastion.models import RefreshToken, User
+from flask_bastion.models import AccountToken, OutboxMessage, RefreshToken, User
 from flask_bastion.prune import PeriodicPrune, prune
 from flask_bastion.security.tokens import new_public_id, new_token, token_hash
 from flask_bastion.testing import Clock, register
@@ -142,17 +142,83 @@ def test_prune_deletes_exactly_the_dead_rows_in_batches(
     assert _left(app) == (rows["keep"] | rows["dead"], rows["tokens"] | rows["dead_tokens"])
     with app.app_context():
         counts = prune(current_bastion().db.engine, batch=3)  # several batches of each table
-    assert counts == {"refresh_tokens": 2, "sessions": len(rows["dead"])}
+    assert counts == {
+        "refresh_tokens": 2,
+        "sessions": len(rows["dead"]),
+        "account_tokens": 0,
+        "mail_outbox": 0,
+    }
     assert _left(app) == (rows["keep"], rows["tokens"])
     with app.app_context():  # nothing more to do
-        assert prune(current_bastion().db.engine) == {"refresh_tokens": 0, "sessions": 0}
+        assert set(prune(current_bastion().db.engine).values()) == {0}
 
 
 def test_prune_command_prints_the_counts(app: Flask, rows: dict[str, Any]) -> None:
     result = app.test_cli_runner().invoke(main, ["prune", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions\n"
+    assert result.stdout == (
+        f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions, 0 account_tokens, 0 mail_outbox\n"
+    )
     assert _left(app) == (rows["keep"], rows["tokens"])
+
+
+def test_one_time_tokens_go_at_their_expiry_and_sent_mail_after_thirty_days(
+    app: Flask, clock: Clock
+) -> None:
+    now = clock()
+    uid = _user(app, now)
+
+    def token(expires_in: float, *, used: bool) -> int:
+        with app.app_context(), current_bastion().db.engine.begin() as conn:
+            result = conn.execute(
+                insert(AccountToken).values(
+                    user_id=uid,
+                    purpose="confirm",
+                    token_hash=token_hash(new_token()),
+                    attempts=0,
+                    created_at=now - timedelta(hours=1),
+                    expires_at=now + timedelta(seconds=expires_in),
+                    used_at=now - timedelta(minutes=5) if used else None,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def mail(status: str, sent_days_ago: float | None) -> int:
+        sent = None if sent_days_ago is None else now - timedelta(days=sent_days_ago)
+        with app.app_context(), current_bastion().db.engine.begin() as conn:
+            result = conn.execute(
+                insert(OutboxMessage).values(
+                    to_address="ann@example.com",
+                    subject="s",
+                    text_body="t",
+                    html_body="h",
+                    template="test_message",
+                    message_id=f"<{new_token()}@example.com>",
+                    created_at=now - timedelta(days=40),
+                    status=status,
+                    attempts=1,
+                    next_attempt_at=now - timedelta(days=40),
+                    sent_at=sent,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    # A used link stays until it expires: opened again (a mail scanner first), it still
+    # answers "already done" rather than "invalid".
+    live_tokens = {token(HOUR, used=False), token(HOUR, used=True)}
+    token(-1, used=False)
+    token(-1, used=True)
+    # Queued and failed mail is never pruned, whatever its age; sent mail after 30 days.
+    kept_mail = {mail("sent", 29), mail("queued", None), mail("failed", None)}
+    mail("sent", 31)
+
+    with app.app_context():
+        counts = prune(current_bastion().db.engine, batch=1)
+    assert counts["account_tokens"] == 2
+    assert counts["mail_outbox"] == 1
+    with app.app_context(), current_bastion().db.engine.connect() as conn:
+        assert set(conn.scalars(select(AccountToken.id))) == live_tokens
+        assert set(conn.scalars(select(OutboxMessage.id))) == kept_mail
 
 
 def test_a_replay_is_still_detected_after_pruning(

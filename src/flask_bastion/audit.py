@@ -35,6 +35,11 @@ class AuditEvent(StrEnum):
     TOKEN_REVOKED = "token_revoked"  # noqa: S105
     SIGNING_KEY_CREATED = "signing_key_created"
     SIGNING_KEY_ROTATED = "signing_key_rotated"
+    EMAIL_CONFIRMED = "email_confirmed"
+    PASSWORD_RESET = "password_reset"  # noqa: S105
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGED = "email_changed"
 
 
 # Who else hears each event, after the log line (the metrics count sign-ins and replays):

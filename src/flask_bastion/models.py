@@ -1,4 +1,5 @@
-"""Bastion's tables: users, roles, sessions, refresh tokens, signing keys, the mail outbox.
+"""Bastion's tables: users, roles, sessions, refresh tokens, signing keys, the mail outbox,
+one-time account tokens.
 
 Apps extend Base.
 """
@@ -55,7 +56,14 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the owner proved the address is theirs (a confirm link, a reset, a sign-in code).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Trackable: the sign-in before the current one, the current one, and how many there were.
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_login_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    current_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    current_login_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    login_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
 
@@ -147,3 +155,24 @@ class OutboxMessage(Base):
     # A sender's lease on a row it is sending: past it, the row is due again (the sender died).
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AccountToken(Base):
+    """A one-time secret mailed to a user: a confirm, reset or email-change link, or a sign-in
+    code. Only its hash is kept (see :mod:`flask_bastion.security.one_time`)."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    # sha256 of a link token, or a keyed hash of a sign-in code: the table grants nothing.
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The address the token speaks for: confirm (the one mailed), email change (the new one).
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # A reset token names the password it may replace: any password change voids it.
+    password_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -16,7 +16,12 @@ What is dead:
 * a **refresh token** whose session (its rotation family) is dead. A used token of a live
   family is kept, whatever its age: presenting it again is the evidence of a replay that revokes
   the family (``flows/tokens.refresh``). Once the family is gone nothing can be revoked, so its
-  tokens go with it (before their session, so the cascade never deletes a large family at once).
+  tokens go with it (before their session, so the cascade never deletes a large family at once);
+* a **one-time token** (a mailed link or sign-in code) past its expiry, used or not. A used one is
+  kept until then: a link opened a second time (a mail scanner first) finds it and answers
+  "already done" instead of "invalid";
+* a **sent mail** older than :data:`SENT_MAIL_KEPT`: it was delivered, and is kept a while only for
+  ``mail status`` and the development viewer. Queued and failed mails are never pruned.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import Flask
@@ -37,7 +42,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from . import clock
 from .db import UTCDateTime, rowcount
-from .models import AuthSession, RefreshToken
+from .models import AccountToken, AuthSession, OutboxMessage, RefreshToken
 
 log = logging.getLogger("flask_bastion.prune")
 
@@ -45,6 +50,10 @@ BATCH = 1000
 
 _s = cast(Table, AuthSession.__table__)
 _rt = cast(Table, RefreshToken.__table__)
+_at = cast(Table, AccountToken.__table__)
+_mail = cast(Table, OutboxMessage.__table__)
+
+SENT_MAIL_KEPT = timedelta(days=30)
 
 
 class seconds_after(FunctionElement[datetime]):  # noqa: N801 (a SQL function, named like one)
@@ -98,6 +107,12 @@ STEPS: Sequence[Step] = (
         lambda now: _rt.c.session_id.in_(select(_s.c.id).where(session_is_dead(now))),
     ),
     Step("sessions", _s, session_is_dead),
+    Step("account_tokens", _at, lambda now: _at.c.expires_at <= now),
+    Step(
+        "mail_outbox",
+        _mail,
+        lambda now: (_mail.c.status == "sent") & (_mail.c.sent_at <= now - SENT_MAIL_KEPT),
+    ),
 )
 
 
