@@ -22,7 +22,7 @@ from flask_bastion.models import Base
 from newsroom import create_app
 from tests import minimal_app
 
-pytest_plugins = ["flask_bastion.testing"]
+pytest_plugins = ["flask_bastion.testing", "tests.smtp"]
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -91,6 +91,9 @@ def config_for_tests(database_url: str, **overrides: Any) -> dict[str, Any]:
         "BASTION_ARGON2_MEMORY_COST": 1024,
         "BASTION_ARGON2_PARALLELISM": 1,
         "BASTION_PUBLIC_URL": "http://localhost",
+        # Tests about something else sign up and in at once; the default, `required`, is
+        # covered by the account tests (tests/test_confirmation.py and its siblings).
+        "BASTION_EMAIL_CONFIRMATION": "optional",
     }
     config.update(overrides)
     return config

@@ -52,6 +52,8 @@ def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]
         LOG_LEVEL="WARNING",
         # Our own counters: other servers (and earlier runs) share this Redis and this IP.
         RATELIMIT_PREFIX=f"test-{secrets.token_hex(8)}",
+        # Servers under test sign up and in at once (docs/accounts.md covers `required`).
+        EMAIL_CONFIRMATION="optional",
     )
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]

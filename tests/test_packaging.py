@@ -116,6 +116,11 @@ def test_the_wheel_holds_the_library_and_nothing_of_newsroom(wheel: Path) -> Non
         "flask_bastion/migrations/script.py.mako",
         "flask_bastion/migrations/versions/bastion_0001_accounts.py",
         "flask_bastion/migrations/versions/bastion_0002_tokens.py",
+        "flask_bastion/migrations/versions/bastion_0003_outbox.py",
+        "flask_bastion/templates/bastion/mail/layout.html",
+        "flask_bastion/templates/bastion/mail/test_message.subject.txt",
+        "flask_bastion/templates/bastion/mail/test_message.txt",
+        "flask_bastion/templates/bastion/mail/test_message.html",
     ):
         assert shipped in names
     assert metadata["Name"] == "flask-bastion"

@@ -99,6 +99,7 @@ def ensure_demo_users(state: BastionState, password: str | None) -> tuple[list[i
                 password_hash=password_hash,
                 active=True,
                 created_at=created,
+                confirmed_at=created,  # demo accounts sign in with their password at once
                 roles=roles_by_name(db, u.roles),
             )
             for u in DEMO_USERS

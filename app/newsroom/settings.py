@@ -57,6 +57,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASTION_PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:8000"),
         "BASTION_CORS_ORIGINS": env.get("CORS_ORIGINS", ""),
         "BASTION_CORS_ALLOW_HEADERS": env.get("CORS_ALLOW_HEADERS", ""),
+        "BASTION_EMAIL_CONFIRMATION": env.get("EMAIL_CONFIRMATION", "required"),
+        "BASTION_SPA_URL": env.get("SPA_URL", ""),
         # A password that is the site's own name is the first one anybody tries.
         "BASTION_PASSWORD_REFUSED_WORDS": ("newsroom",),
         "TRUSTED_PROXIES": coerce("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "0"), int),

@@ -34,6 +34,11 @@ class AuditEvent(StrEnum):
     TOKEN_REVOKED = "token_revoked"  # noqa: S105
     SIGNING_KEY_CREATED = "signing_key_created"
     SIGNING_KEY_ROTATED = "signing_key_rotated"
+    EMAIL_CONFIRMED = "email_confirmed"
+    PASSWORD_RESET = "password_reset"  # noqa: S105
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGED = "email_changed"
 
 
 # Events that a security team alerts on, not only reads.

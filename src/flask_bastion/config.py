@@ -205,12 +205,104 @@ class Settings:
         "how recent a sign-in (or `POST /api/auth/reauth`) must be to end other sessions",
         seconds=True,
     )
+    # Mail (docs/mail.md): an outbox written with the change that causes a mail, and a sender.
+    mail_url: str | None = _setting(
+        None,
+        "SMTP server: `smtp://host:port` (plain: loopback only outside development), "
+        "`smtp+starttls://user:pass@host:587` or `smtps://user:pass@host:465`; required outside "
+        "development; unset in development, mails stay in the outbox (`/dev/mail`)",
+    )
+    mail_from: str | None = _setting(
+        None, "the `From` address of every mail", shown="`no-reply@` + the public host"
+    )
+    mail_app_name: str | None = _setting(
+        None, "the name mails sign with (`app_name` in mail templates)", shown="the public host"
+    )
+    mail_ca_file: str | None = _setting(
+        None,
+        "CA certificates (PEM) that the SMTP server's certificate must chain to",
+        shown="the system's",
+    )
+    mail_timeout: int = _setting(20, "seconds an SMTP connection or command may take", seconds=True)
+    mail_retry_for: int = _setting(
+        24 * 3600,
+        "a mail the server keeps refusing for the moment is retried this long, then `failed`",
+        seconds=True,
+    )
+    mail_poll_interval: int = _setting(
+        2, "seconds the background sender waits between looks at the outbox", seconds=True
+    )
+    # The account lifecycle by email (docs/accounts.md).
+    email_confirmation: str = _setting(
+        "required",
+        "`required`: sign-in waits for the emailed link; `optional`: sign-in at once, the link "
+        "is mailed; `off`: nothing is mailed",
+    )
+    confirm_token_lifetime: int = _setting(
+        3 * 24 * 3600, "how long an email confirmation link works", seconds=True
+    )
+    reset_token_lifetime: int = _setting(
+        30 * 60,
+        "how long a password reset link works (and until the password changes)",
+        seconds=True,
+    )
+    email_change_token_lifetime: int = _setting(
+        24 * 3600, "how long the link that applies an email change works", seconds=True
+    )
+    signin_code_lifetime: int = _setting(
+        10 * 60, "how long an emailed sign-in code works (single use, 5 tries)", seconds=True
+    )
+    mail_limit_per_ip: str = _setting(
+        "30/hour",
+        "requests to mail-sending endpoints (register, resend, forgot, code, email change) "
+        "per client address",
+    )
+    mail_limit_per_address: str = _setting(
+        "5/hour",
+        "mails those endpoints send to one address or account, counted whether or not "
+        "it has an account",
+    )
+    spa_url: str = _setting(
+        "",
+        "where the SPA lives: a path on `PUBLIC_URL` or an absolute URL of an allowed origin; "
+        "the views below are under it",
+        shown="`{PUBLIC_URL}/app`",
+    )
+    post_confirm_view: str = _setting("/confirmed", "SPA view after an email is confirmed")
+    confirm_error_view: str = _setting("/confirm-error", "SPA view for a bad confirm link")
+    reset_view: str = _setting(
+        "/reset-password", "SPA view that sets a new password (the token in the fragment)"
+    )
+    reset_error_view: str = _setting("/reset-password-error", "SPA view for a bad reset link")
+    post_email_change_view: str = _setting(
+        "/email-changed", "SPA view after an email change is applied"
+    )
+    email_change_error_view: str = _setting(
+        "/email-change-error", "SPA view for a bad email-change link"
+    )
+    login_error_view: str = _setting(
+        "/login-error", "SPA view for a sign-in that failed away from the SPA"
+    )
     openapi_title: str = _setting("Bastion API", "title of the OpenAPI document")
     openapi_version: str = _setting("1.0.0", "version of the OpenAPI document")
 
     @property
     def development(self) -> bool:
         return self.env in DEVELOPMENT_ENVS
+
+    @property
+    def public_host(self) -> str:
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def sender_address(self) -> str:
+        """The ``From`` of every mail: ``BASTION_MAIL_FROM`` or ``no-reply@`` the public host."""
+        return self.mail_from or f"no-reply@{self.public_host}"
+
+    @property
+    def app_name(self) -> str:
+        """The name mails sign with: ``BASTION_MAIL_APP_NAME`` or the public host."""
+        return self.mail_app_name or self.public_host
 
     @property
     def secure_cookies(self) -> bool:
@@ -220,6 +312,14 @@ class Settings:
     @property
     def public_origin(self) -> str:
         return origin_of(self.public_url)
+
+    @property
+    def spa_base_url(self) -> str:
+        """The SPA's absolute URL, without a trailing slash: ``SPA_URL`` or ``PUBLIC_URL/app``."""
+        base = self.spa_url or "/app"
+        if base.startswith("/"):
+            base = self.public_url.rstrip("/") + base
+        return base.rstrip("/")
 
     @property
     def issuer(self) -> str:
@@ -329,6 +429,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         origin_of(o) if o not in ("*", "null") else o for o in raw_origins
     )
     settings = Settings(**values)
+    wrong = _account_problems(settings)
+    if wrong:  # an open redirect or an unknown mode is a mistake in any environment
+        raise UnsafeConfiguration(wrong)
     problems = unsafe_settings(
         settings,
         config.get("SECRET_KEY"),
@@ -338,6 +441,60 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     if problems and not settings.development:
         raise UnsafeConfiguration(problems)
     return settings
+
+
+EMAIL_CONFIRMATION_MODES = ("required", "optional", "off")
+# The settings naming an SPA view that an email link redirects to (docs/accounts.md).
+SPA_VIEWS = (
+    "post_confirm_view",
+    "confirm_error_view",
+    "reset_view",
+    "reset_error_view",
+    "post_email_change_view",
+    "email_change_error_view",
+    "login_error_view",
+)
+
+
+def _is_spa_path(value: str) -> bool:
+    # A plain path: "//host" would be another site, and a query or fragment is ours to add.
+    return value.startswith("/") and not value.startswith("//") and not set(value) & set("?#\\")
+
+
+def allowed_redirect_origins(settings: Settings) -> frozenset[str]:
+    """Where an email link may send a browser: our public origin and the allowed CORS origins."""
+    return frozenset({settings.public_origin, *settings.cors_origins} - {"*", "null"})
+
+
+def _redirect_target_problem(key: str, value: str, settings: Settings) -> str | None:
+    if _is_spa_path(value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname and not parts.query + parts.fragment:
+        if _parses(value) and origin_of(value) in allowed_redirect_origins(settings):
+            return None
+        return (
+            f"{key} {value!r} is on an origin that is neither PUBLIC_URL's nor in CORS_ORIGINS:"
+            " an email link must not send people to another site."
+        )
+    return f"{key} {value!r} must be a path such as /confirmed or an absolute http(s) URL."
+
+
+def _account_problems(settings: Settings) -> list[str]:
+    """Refusals for the account settings: the confirmation mode and the SPA redirect targets."""
+    problems: list[str] = []
+    if settings.email_confirmation not in EMAIL_CONFIRMATION_MODES:
+        problems.append(
+            f"BASTION_EMAIL_CONFIRMATION must be one of {', '.join(EMAIL_CONFIRMATION_MODES)},"
+            f" not {settings.email_confirmation!r}."
+        )
+    if settings.spa_url:
+        problem = _redirect_target_problem("BASTION_SPA_URL", settings.spa_url, settings)
+        problems += [problem] if problem else []
+    for name in SPA_VIEWS:
+        problem = _redirect_target_problem(key_of(name), getattr(settings, name), settings)
+        problems += [problem] if problem else []
+    return problems
 
 
 def _bad_header_names(names: tuple[str, ...]) -> list[str]:

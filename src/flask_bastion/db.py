@@ -153,10 +153,24 @@ class Database:
         """The ORM session of the current request (or app context), created on first use."""
         session: Session | None = g.get(_SESSION)
         if session is None:
-            safe = has_request_context() and request.method in SAFE_METHODS
+            safe = (
+                has_request_context()
+                and request.method in SAFE_METHODS
+                and not g.get(_LINK_WRITES, False)
+            )
             session = (self.read_factory if safe else self.session_factory)()
             setattr(g, _SESSION, session)
         return session
+
+    def allow_link_writes(self) -> None:
+        """Let this safe request's unit of work commit: only for the views behind an emailed
+        link (confirm, email change), whose GET *is* the action because a mail client can only
+        open links. Such a view must be idempotent; it calls this before touching the database.
+        """
+        session: Session | None = g.get(_SESSION)
+        if session is not None and session.info.get(_READ_ONLY):
+            raise RuntimeError("allow_link_writes() comes before the unit of work is first used")
+        setattr(g, _LINK_WRITES, True)
 
     def read(self, statement: FastRead, params: dict[str, Any]) -> Sequence[Any]:
         """The rows of the credential lookup, on a pooled connection of its own.
@@ -221,6 +235,7 @@ class Database:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SESSION = "_bastion_db_session"
 _HOUSEKEEPING = "_bastion_db_housekeeping"
+_LINK_WRITES = "_bastion_db_link_writes"
 _READ_ONLY = "bastion_read_only"
 
 

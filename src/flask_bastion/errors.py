@@ -141,6 +141,36 @@ class SignInPending(BastionError):
     status, code, detail = 401, "sign_in_pending", "Another step is needed to sign in."
 
 
+class EmailUnconfirmed(BastionError):
+    """The password was right, but the address is not confirmed yet (and must be)."""
+
+    status, code = 403, "email_unconfirmed"
+    detail = "Confirm your email address first: follow the link we mailed you."
+
+
+class TokenInvalid(BastionError):
+    """A mailed link's token is unknown, used up, for another purpose, or voided."""
+
+    status, code, detail = 400, "token_invalid", "This link is invalid or was already used."
+
+
+class TokenExpired(TokenInvalid):
+    code, detail = "token_expired", "This link has expired; ask for a new one."
+    email: str | None = None  # whom the link was for: the error view can offer a new one
+
+
+class InvalidCode(BastionError):
+    """A wrong, expired or used sign-in code. Its writes stand: the failed try was counted."""
+
+    status, code, detail = 401, "invalid_code", "The code is wrong or has expired."
+    keep_writes = True
+
+
+class EmailTaken(BastionError):
+    status, code = 409, "email_taken"
+    detail = "Another account uses this email address now."
+
+
 class ReauthRequired(BastionError):
     status, code, detail = (
         401,

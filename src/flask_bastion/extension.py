@@ -25,8 +25,10 @@ from .errors import (
 )
 from .headers import apply_cache_policy, apply_security_headers
 from .logs import request_id_from
+from .mail.viewer import bp as mail_bp
 from .ratelimit import RateLimits
 from .security import csrf
+from .security.one_time import CODE_HASH_PURPOSE
 from .security.origin import is_loopback, is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
 from .security.signing import Signer
@@ -34,9 +36,11 @@ from .signers import secret_keys
 from .signing_keys import AccessTokens, KeyStore
 from .state import BastionState, current_bastion
 from .transports import browser
+from .views.accounts import bp as accounts_bp
 from .views.auth import bp as auth_bp
 from .views.devices import bp as devices_bp
 from .views.docs import bp as docs_bp
+from .views.links import bp as links_bp
 from .views.tokens import bp as tokens_bp
 from .views.tokens import wellknown as wellknown_bp
 
@@ -76,6 +80,7 @@ class Bastion:
             ),
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
             csrf_signer=Signer.for_purpose(secrets, "csrf"),
+            code_signer=Signer.for_purpose(secrets, CODE_HASH_PURPOSE),
             keys=keys,
             access_tokens=AccessTokens(
                 keys,
@@ -97,9 +102,12 @@ class Bastion:
 
         app.register_blueprint(auth_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(devices_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(accounts_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(links_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)
+        app.register_blueprint(mail_bp)
 
 
 def trusted_hosts(settings: Settings) -> list[str]:

@@ -1,10 +1,14 @@
-"""Bastion's tables: users, roles, sessions, refresh tokens, signing keys. Apps extend Base."""
+"""Bastion's tables: users, roles, sessions, refresh tokens, signing keys, the mail outbox,
+one-time account tokens.
+
+Apps extend Base.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .db import UTCDateTime
@@ -52,7 +56,14 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the owner proved the address is theirs (a confirm link, a reset, a sign-in code).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Trackable: the sign-in before the current one, the current one, and how many there were.
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_login_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    current_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    current_login_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    login_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
 
@@ -111,3 +122,57 @@ class SigningKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # When it stopped signing; it still verifies for one access-token lifetime after.
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OutboxMessage(Base):
+    """One mail, written in the transaction of the change that caused it, delivered later.
+
+    ``status`` moves ``queued`` -> ``sending`` (claimed by one sender until ``claimed_until``)
+    -> ``sent``, or back to ``queued`` with a later ``next_attempt_at`` after a temporary
+    failure, or to ``failed`` (kept, for ``mail status``) after a permanent one or when the
+    retry period has run out. See docs/mail.md.
+    """
+
+    __tablename__ = "mail_outbox"
+    # The senders' one query: due rows by status and time.
+    __table_args__ = (Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998))  # RFC 5322's longest line
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    template: Mapped[str] = mapped_column(String(64))  # which mail this is, for people and metrics
+    # Fixed when queued: a message sent twice (a crash between the server's "250" and our
+    # commit) carries the same Message-ID, so mail software can tell it is one message.
+    message_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A sender's lease on a row it is sending: past it, the row is due again (the sender died).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AccountToken(Base):
+    """A one-time secret mailed to a user: a confirm, reset or email-change link, or a sign-in
+    code. Only its hash is kept (see :mod:`flask_bastion.security.one_time`)."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    # sha256 of a link token, or a keyed hash of a sign-in code: the table grants nothing.
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The address the token speaks for: confirm (the one mailed), email change (the new one).
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # A reset token names the password it may replace: any password change voids it.
+    password_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

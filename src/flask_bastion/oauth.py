@@ -64,6 +64,8 @@ OAUTH_ERRORS: dict[str, str] = {
     "invalid_credentials": "invalid_grant",
     "account_disabled": "invalid_grant",
     "sign_in_pending": "invalid_grant",
+    "email_unconfirmed": "invalid_grant",
+    "invalid_code": "invalid_grant",
     "invalid_grant": "invalid_grant",
     "unsupported_grant_type": "unsupported_grant_type",
     # The request was sound; the client should wait (Retry-After) and send it again.

@@ -29,6 +29,7 @@ class BastionState:
     csrf_signer: Signer
     keys: KeyStore
     access_tokens: AccessTokens
+    code_signer: Signer
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
 

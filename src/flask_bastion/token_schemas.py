@@ -42,6 +42,19 @@ class TokenRequest(OAuthInput):
     password: PasswordText
 
 
+class CodeTokenRequest(OAuthInput):
+    """``POST /api/token`` with an emailed sign-in code in place of the password (JSON or form).
+
+    ``identity`` is an email or a username, as for the password grant.
+    """
+
+    grant_type: Literal["password"] = "password"
+    identity: Annotated[
+        str, StringConstraints(min_length=1, max_length=320, strip_whitespace=True)
+    ] = Field(validation_alias=AliasChoices("identity", "email", "username"))
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
 class RefreshTokenGrant(OAuthInput):
     """``POST /api/token`` with ``grant_type=refresh_token`` (RFC 6749 6), as ``/token/refresh``."""
 
@@ -49,7 +62,7 @@ class RefreshTokenGrant(OAuthInput):
     refresh_token: OpaqueToken
 
 
-class TokenGrant(RootModel[TokenRequest | RefreshTokenGrant]):
+class TokenGrant(RootModel[TokenRequest | CodeTokenRequest | RefreshTokenGrant]):
     """The body of ``POST /api/token``: one of the grants it accepts, as JSON or as a form."""
 
     model_config = ConfigDict(json_schema_mode_override="validation")

@@ -146,7 +146,7 @@ class LiveApp:
         state = self.app.extensions["bastion"]
         data = RegisterInput(email=f"{username}@example.com", username=username, password=PASSWORD)
         with self.app.app_context(), state.db.unit_of_work() as db:
-            accounts.register(command_context(state, db, now=clock.now()), data)
+            accounts.register(command_context(state, db, now=clock.now()), data, confirmed=True)
         return username
 
     def revoke_all_sessions(self) -> None:

@@ -17,6 +17,7 @@ from flask_bastion.errors import (
     AccountDisabled,
     BastionError,
     CsrfFailed,
+    EmailUnconfirmed,
     InvalidCredentials,
     RateLimited,
 )
@@ -37,6 +38,7 @@ TRUE_VALUES = frozenset({"on", "true", "1", "yes"})
 MESSAGES = {
     InvalidCredentials: "The email, username or password is wrong.",
     AccountDisabled: "This account has been deactivated.",
+    EmailUnconfirmed: "Confirm your email address first: follow the link we mailed you.",
     RateLimited: "Too many attempts. Wait a minute and try again.",
     CsrfFailed: "This form expired. Please try again.",
 }
@@ -117,7 +119,7 @@ def login() -> Response:
         password_sign_in(
             "browser", identity=body.identity, password=body.password, remember=remember
         )
-    except (InvalidCredentials, AccountDisabled, RateLimited) as error:
+    except (InvalidCredentials, AccountDisabled, EmailUnconfirmed, RateLimited) as error:
         return _login_page(
             error.status,
             next(text for kind, text in MESSAGES.items() if isinstance(error, kind)),

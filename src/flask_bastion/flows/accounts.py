@@ -40,8 +40,12 @@ def check_new_password(settings: Settings, password: str, *, email: str, usernam
         raise ValidationFailed(errors=errors)
 
 
-def register(ctx: FlowContext, data: RegisterInput) -> User:
-    """Create an active account; duplicates (after normalisation) are a 409 with field errors."""
+def register(ctx: FlowContext, data: RegisterInput, *, confirmed: bool = False) -> User:
+    """Create an active account; duplicates (after normalisation) are a 409 with field errors.
+
+    ``confirmed`` marks the address proven (accounts an admin creates). With confirmation
+    ``required``, sign-up goes through :func:`flows.confirmation.register_unconfirmed`.
+    """
     db = ctx.db
     check_new_password(ctx.settings, data.password, email=data.email, username=data.username)
     email_key, username_key = identity_key(data.email), identity_key(data.username)
@@ -57,14 +61,27 @@ def register(ctx: FlowContext, data: RegisterInput) -> User:
         errors.append(FieldError("username", "taken", "This username is taken."))
     if errors:
         raise Conflict("The account already exists.", errors=errors)
+    return create_user(
+        ctx, data, password_hash=ctx.passwords.hash(data.password), confirmed=confirmed
+    )
+
+
+def create_user(
+    ctx: FlowContext, data: RegisterInput, *, password_hash: str, confirmed: bool = False
+) -> User:
+    """Insert an active account; ``confirmed`` when its address needs no proof (an admin made
+    it). A concurrent registration of the same key is a 409."""
+    db = ctx.db
     user = User(
         email=data.email,
-        email_key=email_key,
+        email_key=identity_key(data.email),
         username=data.username,
-        username_key=username_key,
-        password_hash=ctx.passwords.hash(data.password),
+        username_key=identity_key(data.username),
+        password_hash=password_hash,
         active=True,
         created_at=ctx.now,
+        confirmed_at=ctx.now if confirmed else None,
+        login_count=0,
     )
     db.add(user)
     try:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..ratelimit import RateLimits
 from ..security.passwords import Passwords
+from ..security.signing import Signer
 from ..signing_keys import AccessTokens
 from ..state import BastionState
 
@@ -35,6 +36,7 @@ class FlowContext:
     access_tokens: AccessTokens
     client: Client
     now: datetime
+    code_signer: Signer  # the keyed hash of sign-in codes (security/one_time.py)
 
 
 def command_context(state: BastionState, db: Session, *, now: datetime) -> FlowContext:
@@ -47,4 +49,5 @@ def command_context(state: BastionState, db: Session, *, now: datetime) -> FlowC
         access_tokens=state.access_tokens,
         client=Client(ip="", user_agent=""),
         now=now,
+        code_signer=state.code_signer,
     )

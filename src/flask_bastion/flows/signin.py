@@ -27,8 +27,9 @@ from .tokens import IssuedTokens, open_app_session
 
 ClientKind = Literal["browser", "app"]
 # How the user proved who they are. A registration's own first session is not a return visit,
-# so it leaves ``last_login_at`` alone.
-Method = Literal["password", "registration"]
+# so it leaves the trackable fields alone.
+Method = Literal["password", "registration", "code"]
+EMAIL_UNCONFIRMED = "email_unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,27 @@ class Pending:
 SignInResult = SignedIn | Pending
 Stage = Callable[[FlowContext, User, ClientKind], Pending | None]
 
-# The steps that may stand between verified credentials and a session, in order. None yet:
-# email confirmation, sign-in codes and second factors each add one here.
-STAGES: tuple[Stage, ...] = ()
+
+def email_confirmation(ctx: FlowContext, user: User, kind: ClientKind) -> Pending | None:
+    """With ``BASTION_EMAIL_CONFIRMATION=required``, an address nobody proved is not yet a way
+    in: whoever registered with someone else's email cannot sign in as them."""
+    if ctx.settings.email_confirmation == "required" and user.confirmed_at is None:
+        return Pending(user, EMAIL_UNCONFIRMED)
+    return None
+
+
+# The steps that may stand between verified credentials and a session, in order; second
+# factors add theirs here.
+STAGES: tuple[Stage, ...] = (email_confirmation,)
+
+
+def track(ctx: FlowContext, user: User) -> None:
+    """Trackable: the previous sign-in moves to ``last_*``, this one becomes ``current_*``."""
+    user.last_login_at = user.current_login_at or ctx.now
+    user.last_login_ip = user.current_login_ip or ctx.client.ip
+    user.current_login_at = ctx.now
+    user.current_login_ip = ctx.client.ip
+    user.login_count = (user.login_count or 0) + 1
 
 
 def sign_in(
@@ -80,7 +99,7 @@ def sign_in(
         if pending is not None:
             return pending
     if method != "registration":
-        user.last_login_at = ctx.now
+        track(ctx, user)
     if kind == "app":
         issued, record = open_app_session(ctx, user)
         return SignedIn(user, record, kind, tokens=issued)

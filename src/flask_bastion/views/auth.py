@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from ..access import current_principal, is_bearer_request
+from ..account_schemas import Accepted
 from ..audit import AuditEvent
 from ..errors import NotAuthenticated
-from ..flows import accounts, signin
+from ..flows import accounts, confirmation, signin
 from ..headers import no_store
 from ..openapi import responds
 from ..schemas import (
@@ -62,12 +63,22 @@ def get_session() -> Response:
 @browser.issues_cookies
 @json_body(RegisterInput, max_body=auth_body)
 @rate_limited("register_limit_per_ip", scope="register-ip")
-@responds(201, Registered, "Account created and signed in")
-@responds(409, ProblemDetails, "Email or username taken")
+@responds(201, Registered, "Account created and signed in (confirmation optional or off)")
+@responds(202, Accepted, "Confirmation required: a link was mailed (the same answer if taken)")
+@responds(409, ProblemDetails, "Username taken (or, unless confirmation is required, email)")
+@responds(429, ProblemDetails, "Too many attempts")
 def register(body: RegisterInput) -> Response:
-    """Create an account and sign in."""
+    """Create an account: with confirmation required, mail a link; otherwise also sign in."""
     ctx = flow_context()
+    mode = ctx.settings.email_confirmation
+    if mode == "required":
+        created = confirmation.register_unconfirmed(ctx, body)
+        if created is not None:
+            record(AuditEvent.USER_REGISTERED, user_id=created.id)
+        return render(Accepted(status="confirmation_sent"), status=202)
     user = accounts.register(ctx, body)
+    if mode == "optional":
+        confirmation.send_link(ctx, user)
     result = signin.sign_in(
         ctx, user, kind="browser", method="registration", replacing=replaced_session()
     )
@@ -88,6 +99,7 @@ def register(body: RegisterInput) -> Response:
 @json_body(LoginInput, max_body=auth_body)
 @responds(200, SignedIn, "Signed in")
 @responds(401, ProblemDetails, "Wrong identity or password (one answer for both)")
+@responds(403, ProblemDetails, "email_unconfirmed: confirm the address first; account_disabled")
 @responds(429, ProblemDetails, "Too many attempts")
 def login(body: LoginInput) -> Response:
     """Sign in with an email or username and a password."""

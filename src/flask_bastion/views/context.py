@@ -31,6 +31,7 @@ def flow_context() -> FlowContext:
         access_tokens=state.access_tokens,
         client=request_client(),
         now=clock.now(),
+        code_signer=state.code_signer,
     )
 
 

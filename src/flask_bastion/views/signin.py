@@ -9,9 +9,9 @@ from flask import request
 
 from ..access import current_principal, is_bearer_request
 from ..audit import AuditEvent
-from ..errors import SignInPending
-from ..flows import accounts, signin
-from ..flows.signin import ClientKind, Pending, SignedIn, SignInResult
+from ..errors import EmailUnconfirmed, SignInPending
+from ..flows import accounts, codes, signin
+from ..flows.signin import EMAIL_UNCONFIRMED, ClientKind, Pending, SignedIn, SignInResult
 from ..state import current_bastion
 from ..transports import browser
 from .context import failures_recorded, flow_context, record
@@ -28,6 +28,8 @@ class Completed:
 def complete(result: SignInResult) -> Completed:
     """Hand a pipeline result to its transport: a browser gets its cookies recorded."""
     if isinstance(result, Pending):
+        if result.step == EMAIL_UNCONFIRMED:
+            raise EmailUnconfirmed()
         raise SignInPending(extra={"pending": result.step})
     if result.kind == "app":
         return Completed(result)
@@ -53,9 +55,35 @@ def password_sign_in(
         result = signin.sign_in(
             ctx, user, kind=kind, method="password", remember=remember, replacing=replacing
         )
-    done = complete(result)
+        done = complete(result)
     session = done.signed_in.session
     record(AuditEvent.LOGIN_SUCCEEDED, user_id=user.id, session_id=session.id, client=kind)
+    return done
+
+
+def code_sign_in(
+    kind: ClientKind, *, identity: str, code: str, remember: bool = False
+) -> Completed:
+    """Check an emailed sign-in code, then sign in through the pipeline as a ``kind`` client.
+
+    Raises the flows' errors (``InvalidCode``, ``AccountDisabled``, ``RateLimited``).
+    """
+    ctx = flow_context()
+    with failures_recorded(AuditEvent.LOGIN_FAILED, client=kind, method="code"):
+        user = codes.verify_code(ctx, identity=identity, code=code)
+        replacing = replaced_session() if kind == "browser" else None
+        result = signin.sign_in(
+            ctx, user, kind=kind, method="code", remember=remember, replacing=replacing
+        )
+        done = complete(result)
+    session = done.signed_in.session
+    record(
+        AuditEvent.LOGIN_SUCCEEDED,
+        user_id=user.id,
+        session_id=session.id,
+        client=kind,
+        method="code",
+    )
     return done
 
 

@@ -22,6 +22,7 @@ from ..oauth import FORM, UnsupportedGrantType, add_oauth_error_members, read_oa
 from ..openapi import describe, responds
 from ..state import current_bastion
 from ..token_schemas import (
+    CodeTokenRequest,
     GrantType,
     OAuthProblem,
     RefreshInput,
@@ -34,7 +35,7 @@ from ..token_schemas import (
 from ..validation import auth_body, validate
 from .context import flow_context, record
 from .render import render, render_json
-from .signin import password_sign_in
+from .signin import code_sign_in, password_sign_in
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +64,10 @@ def _tokens(issued: IssuedTokens | None) -> Response:
 
 
 def _password_grant(data: dict[str, Any]) -> Response:
+    if "code" in data and "password" not in data:  # an emailed sign-in code instead
+        by_code = validate(CodeTokenRequest, data)
+        done = code_sign_in("app", identity=by_code.identity, code=by_code.code)
+        return _tokens(done.signed_in.tokens)
     body = validate(TokenRequest, data)
     done = password_sign_in("app", identity=body.identity, password=body.password)
     return _tokens(done.signed_in.tokens)
@@ -102,14 +107,19 @@ GRANTS: dict[str, Callable[[dict[str, Any]], Response]] = {
 @bp.post("/token")
 @csrf_exempt  # no cookie is read or set here: a forged cross-site request carries nothing
 @responds(200, TokenPair, "A token pair")
-@responds(401, OAuthProblem, "Wrong identity or password, a bad refresh token, or a client secret")
-@responds(403, OAuthProblem, "Account deactivated")
+@responds(
+    401,
+    OAuthProblem,
+    "Wrong identity, password or code, a bad refresh token, or a client secret",
+)
+@responds(403, OAuthProblem, "Account deactivated, or email_unconfirmed")
 @responds(429, OAuthProblem, "Too many attempts")
 @_oauth_endpoint
 def issue_token() -> Response:
     """Get an access token and a refresh token: sign in, or renew with a refresh token.
 
-    JSON ``{"identity" | "username" | "email", "password"}`` or the OAuth 2.0 form
+    JSON ``{"identity" | "username" | "email", "password"}`` (or ``"code"``, an emailed sign-in
+    code, in place of the password) or the OAuth 2.0 form
     ``grant_type=password&username=...&password=...``; or ``grant_type=refresh_token`` with
     ``refresh_token``, as ``/token/refresh`` does. Unknown parameters are ignored. No cookie is
     set.
