@@ -4,6 +4,7 @@ import { Emitter } from "./events";
 import type {
   Accepted,
   Confirmed,
+  Done,
   LoginInput,
   Reauthenticated,
   RegisterInput,
@@ -80,7 +81,7 @@ const UNSAFE = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
 const STILL_SIGNED_IN = new Set(["invalid_credentials", "reauth_required", "sign_in_pending"]);
 
 /** Whether a register answer is the `202` "check your email" one (nobody is signed in yet). */
-export function awaitsConfirmation(result: RegisterResult): result is Accepted<"confirmation_sent"> {
+export function awaitsConfirmation(result: RegisterResult): result is Exclude<RegisterResult, { user: unknown }> {
   return !("user" in result);
 }
 
@@ -411,14 +412,19 @@ export class BastionClient {
      * `POST /api/auth/password/reset`: set a new password with the mail's token. It ends every
      * session of the user (this browser's too, if it was theirs) and does not sign in.
      */
-    resetPassword: async (token: string, password: string): Promise<void> => {
-      await this.request<unknown>("POST", "/api/auth/password/reset", { body: { token, password }, credentials: true });
+    resetPassword: async (token: string, password: string): Promise<Done> => {
+      const { data } = await this.request<Done>("POST", "/api/auth/password/reset", {
+        body: { token, password },
+        credentials: true,
+      });
+      return data;
     },
     /** `POST /api/auth/password/change` (signed in): ends every other session; this one stays. */
-    changePassword: async (currentPassword: string, newPassword: string): Promise<void> => {
-      await this.request<unknown>("POST", "/api/auth/password/change", {
+    changePassword: async (currentPassword: string, newPassword: string): Promise<Done> => {
+      const { data } = await this.request<Done>("POST", "/api/auth/password/change", {
         body: { current_password: currentPassword, new_password: newPassword },
       });
+      return data;
     },
     /** `POST /api/auth/email/change` (signed in): mails a link to the new address; 202. */
     changeEmail: async (email: string, password: string): Promise<Accepted> => {
@@ -437,9 +443,9 @@ export class BastionClient {
      * `POST /api/auth/code/verify`: sign in with the mailed code, exactly like `login` (browser
      * mode). App clients use `token.obtain({ identity, code })` instead.
      */
-    verifyCode: async (identity: string, code: string): Promise<SignedIn> => {
+    verifyCode: async (identity: string, code: string, options: { remember?: boolean } = {}): Promise<SignedIn> => {
       const { data } = await this.request<SignedIn>("POST", "/api/auth/code/verify", {
-        body: { identity, code },
+        body: options.remember === undefined ? { identity, code } : { identity, code, remember: options.remember },
         credentials: true,
       });
       this.setUser(data.user);

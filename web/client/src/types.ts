@@ -20,32 +20,29 @@ export type TokenPair = Schemas["TokenPair"];
 export type PasswordGrant = Pick<Schemas["TokenRequest"], "identity" | "password">;
 
 /** `POST /api/token` as JSON with a sign-in code from the mail, in place of the password. */
-export interface CodeGrant {
-  identity: string;
-  code: string;
-}
+export type CodeGrant = Pick<Schemas["CodeTokenRequest"], "identity" | "code">;
 
 /** `POST /api/token`: a password grant or a code grant. */
 export type TokenInput = PasswordGrant | CodeGrant;
 
 // ---- the account lifecycle (confirmation, reset, change, codes) ---------------------------------
 
-/** `202` answer of register (with confirmation `required`), resend, forgot and code request. */
-export interface Accepted<S extends string = string> {
-  status: S;
-}
+/** `202` answer of register (with confirmation `required`), resend, forgot, code request, email change. */
+export type Accepted = Schemas["Accepted"];
+type AcceptedAs<S extends Accepted["status"]> = Accepted & { status: S };
+
+/** `200` answer of password reset and change: `{status: "password_reset" | "password_changed"}`. */
+export type Done = Schemas["Done"];
 
 /**
  * `POST /api/auth/register`: with email confirmation `required` (the default) a `202`
  * `{status: "confirmation_sent"}` and nobody is signed in; with `optional` or `off` a `201` with
  * the signed-in user and session, as before.
  */
-export type RegisterResult = Accepted<"confirmation_sent"> | Registered;
+export type RegisterResult = AcceptedAs<"confirmation_sent"> | Registered;
 
 /** `POST /api/auth/confirm`: the confirmed user (it does not sign in). */
-export interface Confirmed {
-  user: User;
-}
+export type Confirmed = Schemas["Confirmed"];
 
 /** One signed-in device of the user, from `GET /api/auth/sessions`. */
 export type DeviceSession = Schemas["DeviceSession"];

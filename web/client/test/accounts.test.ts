@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { ApiError, awaitsConfirmation, createClient, type BastionClient } from "../src";
 import { SESSION, USER, fakeServer, json, problem, type SentRequest } from "./fake-server";
 
-const ACCEPTED = { status: "accepted" };
+const ACCEPTED: Record<string, string> = {
+  "/api/auth/confirm/resend": "confirmation_sent",
+  "/api/auth/password/forgot": "reset_sent",
+  "/api/auth/email/change": "email_change_sent",
+  "/api/auth/code/request": "code_sent",
+};
 const TOKENS = { access_token: "a1", refresh_token: "r1", token_type: "Bearer", expires_in: 600 };
 
 /** A server that answers each account endpoint as the contract says. */
@@ -23,18 +28,19 @@ function accountServer(override: (request: SentRequest) => Response | undefined 
       case "POST /api/token":
         return json(200, TOKENS);
       case "POST /api/auth/password/reset":
+        return json(200, { status: "password_reset" });
       case "POST /api/auth/password/change":
-        return json(200, { status: "ok" });
+        return json(200, { status: "password_changed" });
       case "GET /api/auth/sessions":
         return json(200, { sessions: [] });
       case "DELETE /api/auth/sessions":
         return json(200, { ended: 2 });
-      case "DELETE /api/auth/sessions/s 2":
+      case "DELETE /api/auth/sessions/s%202":
         return new Response(null, { status: 204 });
       case "POST /api/auth/reauth":
         return json(200, { authenticated_at: "2026-01-01T00:00:00Z", reauth_until: "2026-01-01T00:05:00Z" });
       default:
-        return json(202, ACCEPTED);
+        return ACCEPTED[path] ? json(202, { status: ACCEPTED[path] }) : problem(404, "not_found");
     }
   });
 }
@@ -47,14 +53,25 @@ describe("account calls: paths, bodies and CSRF (browser mode)", () => {
   it("sends each call to the issue's path with the issue's body, and the CSRF header", async () => {
     const server = accountServer();
     const api = browserClient(server);
-    await api.auth.confirm("tok-1");
-    await api.auth.resendConfirmation("ada@example.com");
-    await api.auth.forgotPassword("ada@example.com");
-    await api.auth.resetPassword("tok-2", "a new long passphrase");
-    await api.auth.changePassword("old secret", "a new long passphrase");
-    await api.auth.changeEmail("new@example.com", "old secret");
-    await api.auth.requestCode("ada");
-    await api.auth.verifyCode("ada", "123456");
+    const answers = [
+      await api.auth.confirm("tok-1"),
+      await api.auth.resendConfirmation("ada@example.com"),
+      await api.auth.forgotPassword("ada@example.com"),
+      await api.auth.resetPassword("tok-2", "a new long passphrase"),
+      await api.auth.changePassword("old secret", "a new long passphrase"),
+      await api.auth.changeEmail("new@example.com", "old secret"),
+      await api.auth.requestCode("ada"),
+    ];
+    expect(answers).toEqual([
+      { user: USER },
+      { status: "confirmation_sent" },
+      { status: "reset_sent" },
+      { status: "password_reset" },
+      { status: "password_changed" },
+      { status: "email_change_sent" },
+      { status: "code_sent" },
+    ]);
+    await api.auth.verifyCode("ada", "123456", { remember: true });
     await api.auth.reauthenticate("old secret");
     expect(server.sent.map((r) => [r.method, r.url, r.body])).toEqual([
       ["POST", "/api/auth/confirm", { token: "tok-1" }],
@@ -64,7 +81,7 @@ describe("account calls: paths, bodies and CSRF (browser mode)", () => {
       ["POST", "/api/auth/password/change", { current_password: "old secret", new_password: "a new long passphrase" }],
       ["POST", "/api/auth/email/change", { email: "new@example.com", password: "old secret" }],
       ["POST", "/api/auth/code/request", { identity: "ada" }],
-      ["POST", "/api/auth/code/verify", { identity: "ada", code: "123456" }],
+      ["POST", "/api/auth/code/verify", { identity: "ada", code: "123456", remember: true }],
       ["POST", "/api/auth/reauth", { password: "old secret" }],
     ]);
     expect(new Set(server.sent.map((r) => r.headers.get("X-XSRF-TOKEN")))).toEqual(new Set(["cookie-token"]));
