@@ -19,12 +19,13 @@ function SignInOrHome() {
 }
 
 export function ConfirmedPage() {
-  const { email } = useLinkContext();
+  const { email, code } = useLinkContext();
+  const address = email ? <strong>{email}</strong> : "your address";
   return (
     <div className="signin">
       <PageHeading>Your email address is confirmed</PageHeading>
       <p className="notice notice-status" role="status">
-        Thank you: {email ? <strong>{email}</strong> : "your address"} is confirmed.
+        {code === "already_confirmed" ? <>This link was used before: {address} is confirmed.</> : <>Thank you: {address} is confirmed.</>}
       </p>
       <SignInOrHome />
     </div>
