@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
-import { SESSION, USER, json, problem, type SentRequest } from "../../client/test/fake-server";
+import { SESSION, USER, json, problem } from "../../client/test/fake-server";
 import { captureFragmentToken, forgetFragmentToken } from "../fragment";
 import { href } from "../router";
 import { renderPage } from "../test/render";
@@ -189,11 +189,11 @@ describe("sign-in refusals and codes", () => {
 
   it("code sign-in: request by username, then the 6 digits; a wrong code says so and empties the field", async () => {
     let wrong = true;
-    const verify = (r: SentRequest) =>
+    const verify = () =>
       wrong ? problem(401, "invalid_code") : json(200, { user: USER, session: SESSION, csrf_token: "t" });
     const { server, api } = renderPage(<CodeSignInPage />, {
       path: "/login/code?next=%2Farticles%2F3",
-      handler: (r) => (r.url === "/api/auth/code/verify" ? verify(r) : r.url === "/dev/mail" ? problem(404, "not_found") : accepted("code_sent")),
+      handler: (r) => (r.url === "/api/auth/code/verify" ? verify() : r.url === "/dev/mail" ? problem(404, "not_found") : accepted("code_sent")),
     });
     fill(SIGN_IN.identity, " ada ");
     fireEvent.click(screen.getByRole("button", { name: "Email me a code" }));
