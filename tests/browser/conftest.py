@@ -122,6 +122,8 @@ class Seen:
     origin: str | None
     fetch_site: str | None
     cookies: str
+    query: str = ""
+    referer: str | None = None
 
 
 @dataclass
@@ -165,6 +167,8 @@ class LiveApp:
                 origin=environ.get("HTTP_ORIGIN"),
                 fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
                 cookies=environ.get("HTTP_COOKIE", ""),
+                query=environ.get("QUERY_STRING", ""),
+                referer=environ.get("HTTP_REFERER"),
             )
         )
         return self.app(environ, start_response)

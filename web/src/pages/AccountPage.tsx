@@ -19,7 +19,7 @@ export default function AccountPage() {
     <>
       <PageHeading>Your account</PageHeading>
       <p>
-        Signed in as <strong>{user.username}</strong>, with the email address <strong>{user.email}</strong>.
+        Username: <strong>{user.username}</strong>. Email address: <strong>{user.email}</strong>.
       </p>
       <ChangePassword onChanged={() => setSessionsVersion((n) => n + 1)} />
       <ChangeEmail current={user.email} />
