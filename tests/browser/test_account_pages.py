@@ -26,7 +26,7 @@ NEW_PASSWORD = "a-brand-new-long-passphrase"
 @pytest.fixture(scope="module")
 def server_config() -> dict[str, Any]:
     missing = [p for p in ("index.html", ".vite/manifest.json") if not (REAL_DIST / p).is_file()]
-    assert not missing, f"the SPA is not built ({', '.join(missing)} missing): npm run build in web/"
+    assert not missing, f"the SPA is not built ({', '.join(missing)} missing): build it in web/"
     return {
         "SPA_DIST": str(REAL_DIST),
         "BASTION_EMAIL_CONFIRMATION": "required",
@@ -100,7 +100,8 @@ def test_a_bad_confirm_link_lands_on_the_error_view_with_a_resend_form(
 ) -> None:
     page.goto(live.url("/api/auth/confirm/not-a-real-token"))
     expect(page).to_have_url(re.compile(r"/app/confirm-error\?code=invalid"))
-    expect(page.get_by_role("heading", name="Your email address could not be confirmed")).to_be_visible()
+    heading = page.get_by_role("heading", name="Your email address could not be confirmed")
+    expect(heading).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("This link is not valid")
     expect(page.get_by_role("button", name="Send a new link")).to_be_visible()
 
@@ -183,7 +184,8 @@ def test_account_page_changes_the_password_and_the_email(
     name = live.create_user(unique())
     old_email = f"{name}@example.com"
     new_email = f"{name}.new@example.com"
-    other = page.context.browser.new_context()  # type: ignore[union-attr]
+    assert page.context.browser is not None
+    other = page.context.browser.new_context()
     try:
         elsewhere = other.new_page()
         sign_in(elsewhere, live, name)
