@@ -3,7 +3,6 @@ that delivers the outbox in-process and reads links and codes out of what arrive
 
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -14,7 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from flask_bastion import current_bastion
-from flask_bastion.models import OutboxMessage, User
+from flask_bastion.mail.sender import Sender
+from flask_bastion.models import User
 from tests.smtp import SmtpServer, code_in, links_in
 
 PASSWORD = "a-long-test-passphrase"
@@ -27,28 +27,15 @@ ACCEPTED = {
 }
 
 
-def send_outbox(app: Flask, server: SmtpServer) -> int:
-    """Deliver every queued mail of ``app`` to ``server`` over SMTP; how many went."""
+def send_outbox(app: Flask) -> int:
+    """Run ``app``'s mail sender in-process until its outbox is empty; how many went."""
     with app.app_context():
-        db = current_bastion().db
-        with db.unit_of_work() as session:
-            rows = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "queued")
-                .order_by(OutboxMessage.id)
-            ).all()
-            with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as smtp:
-                for row in rows:
-                    message = EmailMessage()
-                    message["From"] = "no-reply@localhost"
-                    message["To"] = row.to_address
-                    message["Subject"] = row.subject
-                    message["Message-ID"] = row.message_id
-                    message.set_content(row.text_body)
-                    message.add_alternative(row.html_body, subtype="html")
-                    smtp.send_message(message)
-                    row.status = "sent"
-            return len(rows)
+        state = current_bastion()
+        sender = Sender.for_settings(state.db, state.settings)
+        sent = 0
+        while (result := sender.run_once()).claimed:
+            sent += result.sent
+        return sent
 
 
 @dataclass
@@ -59,7 +46,7 @@ class Mailbox:
     server: SmtpServer
 
     def deliver(self) -> list[EmailMessage]:
-        send_outbox(self.app, self.server)
+        send_outbox(self.app)
         return list(self.server.messages)
 
     def to(self, address: str) -> list[EmailMessage]:

@@ -94,6 +94,12 @@ def config_for_tests(database_url: str, **overrides: Any) -> dict[str, Any]:
         # Tests about something else sign up and in at once; the default, `required`, is
         # covered by the account tests (tests/test_confirmation.py and its siblings).
         "BASTION_EMAIL_CONFIRMATION": "optional",
+        # The uniform answer time of the mail-sending endpoints (test_uniform_time.py) would
+        # only slow every other test down.
+        "BASTION_ACCOUNT_MAIL_MIN_DURATION": 0,
+        # Production refuses to start without a mail server; nothing listens here, and nothing
+        # is sent in-process (a test that delivers mail points this at its smtp_server).
+        "BASTION_MAIL_URL": "smtp://127.0.0.1:25",
     }
     config.update(overrides)
     return config

@@ -54,6 +54,9 @@ def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]
         RATELIMIT_PREFIX=f"test-{secrets.token_hex(8)}",
         # Servers under test sign up and in at once (docs/accounts.md covers `required`).
         EMAIL_CONFIRMATION="optional",
+        # Production refuses to start without one; a test that reads mail passes its own
+        # (tests/smtp.py). Nothing listens on this port: the sender retries quietly.
+        MAIL_URL="smtp://127.0.0.1:9",
     )
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]

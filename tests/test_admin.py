@@ -60,7 +60,12 @@ def test_list_users(root: SignedIn, bob: SignedIn) -> None:
         "roles": ["admin"],
         "active": True,
         "created_at": first["created_at"],
+        "confirmed_at": first["confirmed_at"],
         "last_login_at": None,
+        "last_login_ip": None,
+        "current_login_at": None,
+        "current_login_ip": None,
+        "login_count": 0,
     }
     assert (second["username"], second["roles"]) == ("bob", [])
     assert response.headers["Link"] == (
@@ -217,7 +222,12 @@ def test_set_roles_creates_known_roles_on_demand(app: Flask, root: SignedIn, bob
         "roles": ["admin", "editor"],
         "active": True,
         "created_at": response.json["created_at"],
+        "confirmed_at": response.json["confirmed_at"],
         "last_login_at": None,
+        "last_login_ip": None,
+        "current_login_at": None,
+        "current_login_ip": None,
+        "login_count": 0,
     }
     with app.app_context(), current_bastion().db.engine.connect() as conn:
         assert sorted(conn.execute(select(Role.name)).scalars()) == ["admin", "editor"]
@@ -338,3 +348,24 @@ def test_admin_api_over_bearer(app: Flask, bob: SignedIn) -> None:
     response = admin_app.patch(f"/api/admin/users/{bob.id}", {"roles": ["editor"]})
     assert response.status_code == 200
     assert response.json["roles"] == ["editor"]
+
+
+def test_admins_see_the_trackable_fields_and_users_never_do(
+    app: Flask, root: SignedIn, clock: object
+) -> None:
+    from flask_bastion.testing import signed_in
+    from tests.conftest import PASSWORD
+
+    bob = member(app, "bob")
+    first = signed_in(app.test_client(), "browser", "bob", PASSWORD)
+    clock.advance(60)  # type: ignore[attr-defined]
+    signed_in(app.test_client(), "app", "bob", PASSWORD)
+    listed = {u["username"]: u for u in root.get("/api/admin/users").json["items"]}["bob"]
+    assert listed["login_count"] == 2
+    assert listed["current_login_ip"] == listed["last_login_ip"] == "127.0.0.1"
+    assert listed["last_login_at"] < listed["current_login_at"]
+    assert listed["confirmed_at"] is None  # the tests' optional mode: never confirmed
+    # Bob's own view of himself carries none of it.
+    own = first.get("/api/auth/session").json["user"]
+    assert not {"login_count", "last_login_ip", "current_login_ip"} & set(own)
+    assert bob.id == listed["id"]

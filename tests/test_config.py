@@ -30,6 +30,7 @@ def production(database_url: str = "sqlite://", **overrides: Any) -> dict[str, A
         "BASTION_DATABASE_URL": database_url,
         "BASTION_PUBLIC_URL": "https://news.example.com",
         "BASTION_CORS_ORIGINS": "https://app.example.com",
+        "BASTION_MAIL_URL": "smtp://127.0.0.1:25",
         **OWASP_ARGON2,
     }
     config.update(overrides)
@@ -158,6 +159,7 @@ def environment(tmp_path: Any, **extra: str) -> dict[str, str]:
         "SECRET_KEY": STRONG,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'env.db'}",
         "PUBLIC_URL": "http://127.0.0.1:8000",
+        "MAIL_URL": "smtp://127.0.0.1:25",
         **extra,
     }
 
@@ -461,6 +463,7 @@ def test_newsroom_run_is_refused_outside_development(tmp_path: Path) -> None:
         "SECRET_KEY": STRONG,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}",
         "PUBLIC_URL": "https://news.example.com",
+        "MAIL_URL": "smtp://127.0.0.1:25",
     }
     result = CliRunner().invoke(main, ["run"], env=env)
     assert result.exit_code == 1

@@ -66,7 +66,7 @@ def test_a_mail_is_queued_with_the_request_that_caused_it(app: Flask) -> None:
     assert message.attempts == 0
     assert message.sent_at is None
     assert message.next_attempt_at == message.created_at
-    assert message.subject == "localhost: a test message for Ada"
+    assert message.subject == "Newsroom: a test message for Ada"
     assert message.message_id.startswith("<") and message.message_id.endswith("@localhost>")
 
 
@@ -103,22 +103,22 @@ def test_text_is_plain_and_html_is_escaped(app: Flask) -> None:
             "test_message",
             {"name": "<b>Ada</b> & co", "link": "http://localhost/confirm?a=1&b=2"},
         )
-    assert mail.subject == "localhost: a test message for <b>Ada</b> & co"
+    assert mail.subject == "Newsroom: a test message for <b>Ada</b> & co"
     assert "Hello <b>Ada</b> & co," in mail.text
     assert "http://localhost/confirm?a=1&b=2\n" in mail.text
     assert "Hello &lt;b&gt;Ada&lt;/b&gt; &amp; co," in mail.html
     assert '<a href="http://localhost/confirm?a=1&amp;b=2"' in mail.html
     assert "<b>Ada</b>" not in mail.html
     # The layout wraps the part: the app name and the public URL come from the defaults.
-    assert "<title>localhost</title>" in mail.html
-    assert "This mail was sent by localhost (http://localhost)." in mail.html
+    assert "<title>Newsroom</title>" in mail.html
+    assert "This mail was sent by Newsroom (http://localhost)." in mail.html
 
 
 def test_the_subject_is_one_line_whatever_the_template(app: Flask) -> None:
     with app.app_context():
         mail = render(current_bastion().settings, "test_message", {"name": "Ada\r\nBcc: x@y"})
     assert "\n" not in mail.subject and "\r" not in mail.subject
-    assert mail.subject == "localhost: a test message for Ada Bcc: x@y"
+    assert mail.subject == "Newsroom: a test message for Ada Bcc: x@y"
 
 
 def test_a_recipient_with_a_line_break_is_refused(app: Flask) -> None:
@@ -141,6 +141,15 @@ def test_a_recipient_with_a_line_break_is_refused(app: Flask) -> None:
 def test_a_template_name_is_never_a_path(app: Flask, name: str) -> None:
     with app.app_context(), pytest.raises(ValueError, match="not a mail template name"):
         render(current_bastion().settings, name, {})
+
+
+@pytest.mark.minimal_app
+def test_the_app_name_and_sender_default_to_the_public_host(app: Flask) -> None:
+    with app.app_context():
+        settings = current_bastion().settings
+        mail = render(settings, "test_message", {"name": "Ada", "link": "x"})
+    assert settings.sender_address == "no-reply@localhost"
+    assert mail.subject == "localhost: a test message for Ada"
 
 
 def test_the_app_name_and_sender_are_settings(app_factory: AppFactory) -> None:

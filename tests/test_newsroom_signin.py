@@ -14,7 +14,14 @@ from sqlalchemy import update
 from werkzeug.test import TestResponse
 
 from flask_bastion import current_bastion
-from flask_bastion.errors import AccountDisabled, CsrfFailed, InvalidCredentials, RateLimited
+from flask_bastion.errors import (
+    AccountDisabled,
+    CsrfFailed,
+    EmailUnconfirmed,
+    InvalidCode,
+    InvalidCredentials,
+    RateLimited,
+)
 from flask_bastion.models import User
 from newsroom.views import signin
 from tests.conftest import PASSWORD, Auth
@@ -88,6 +95,8 @@ def test_the_failures_are_worded_as_in_the_spa() -> None:
         AccountDisabled: WORDING["account_disabled"],
         RateLimited: WORDING["rate_limited"],
         CsrfFailed: WORDING["csrf_failed"],
+        EmailUnconfirmed: WORDING["email_unconfirmed"],
+        InvalidCode: WORDING["invalid_code"],
     } == signin.MESSAGES
 
 

@@ -49,6 +49,20 @@ def test_the_document_is_stable_across_requests(client: FlaskClient, spec: dict[
             {"200", "400", "401", "413", "415", "422", "429"},
         ),
         ("/api/auth/logout", "post", None, {"204"}),
+        ("/api/auth/register", "post", "RegisterInput", {"202", "429"}),
+        ("/api/auth/confirm", "post", "ConfirmInput", {"200", "400", "413", "415", "422"}),
+        ("/api/auth/confirm/resend", "post", "EmailInput", {"202", "413", "415", "422", "429"}),
+        ("/api/auth/password/forgot", "post", "EmailInput", {"202", "422", "429"}),
+        ("/api/auth/password/reset", "post", "ResetInput", {"200", "400", "422"}),
+        (
+            "/api/auth/password/change",
+            "post",
+            "PasswordChangeInput",
+            {"200", "401", "413", "415", "422", "429"},
+        ),
+        ("/api/auth/email/change", "post", "EmailChangeInput", {"202", "401", "422", "429"}),
+        ("/api/auth/code/request", "post", "CodeRequestInput", {"202", "422", "429"}),
+        ("/api/auth/code/verify", "post", "CodeVerifyInput", {"200", "401", "403", "422", "429"}),
     ],
 )
 def test_auth_endpoints_are_described(

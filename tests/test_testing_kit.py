@@ -16,13 +16,14 @@ from flask_bastion.testing import (
     ClientKind,
     Clock,
     assert_problem,
+    create_user,
     frozen_clock,
     invalid,
     problem,
     register,
     signed_in,
 )
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, AppFactory
 from tests.problems import NOT_AUTHENTICATED
 
 pytestmark = pytest.mark.minimal_app
@@ -114,3 +115,21 @@ def test_the_helpers_import_without_pytest() -> None:
         "assert not hasattr(kit, 'client_kind') and callable(kit.signed_in)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+def test_create_user_makes_a_confirmed_account_that_signs_in_when_confirmation_is_required(
+    app_factory: AppFactory, kind: ClientKind
+) -> None:
+    app = app_factory(BASTION_EMAIL_CONFIRMATION="required")
+    user_id = create_user(app, email="ann@example.com", username="ann", password=PASSWORD)
+    ann = signed_in(app.test_client(), kind, "ann", PASSWORD)
+    assert ann.id == user_id
+
+
+def test_register_says_what_to_use_when_confirmation_is_required(
+    app_factory: AppFactory,
+) -> None:
+    app = app_factory(BASTION_EMAIL_CONFIRMATION="required")
+    with pytest.raises(AssertionError, match="use create_user"):
+        register(app.test_client(), email="ann@example.com", username="ann", password=PASSWORD)

@@ -300,6 +300,7 @@ def test_production_refuses_access_tokens_too_short_or_long_lived(lifetime: int)
                 "BASTION_DATABASE_URL": "sqlite://",
                 "SECRET_KEY": secrets.token_urlsafe(48),
                 "BASTION_ACCESS_TOKEN_LIFETIME": lifetime,
+                "BASTION_MAIL_URL": "smtp://127.0.0.1:25",
             }
         )
     assert refused.value.problems == [

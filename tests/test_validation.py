@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from flask_bastion.testing import register, signed_in
 from tests.conftest import PASSWORD, AppFactory, Auth
 from tests.problems import (
     MALFORMED,
@@ -25,7 +26,18 @@ from tests.problems import (
 
 pytestmark = pytest.mark.minimal_app
 
-ENDPOINTS = ["/api/auth/login", "/api/auth/register"]
+ENDPOINTS = [
+    "/api/auth/login",
+    "/api/auth/register",
+    "/api/auth/confirm",
+    "/api/auth/confirm/resend",
+    "/api/auth/password/forgot",
+    "/api/auth/password/reset",
+    "/api/auth/code/request",
+    "/api/auth/code/verify",
+]
+# Endpoints for a signed-in caller: the same rules once the caller is known.
+SIGNED_IN_ENDPOINTS = ["/api/auth/password/change", "/api/auth/email/change"]
 AUTH_MAX_BODY = 4 * 1024
 
 NOT_AN_OBJECT = problem(
@@ -328,3 +340,28 @@ def test_register_field_errors(
     client: FlaskClient, csrf: dict[str, str], body: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     assert_problem(client.post("/api/auth/register", json=body, headers=csrf), expected)
+
+
+# ---- the signed-in endpoints -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SIGNED_IN_ENDPOINTS)
+def test_signed_in_endpoints_follow_the_same_rules(client: FlaskClient, path: str) -> None:
+    register(client, email="ann@example.com", username="ann", password=PASSWORD)
+    ann = signed_in(client, "app", "ann", PASSWORD)
+    bearer = ann.headers()
+    padding = "x" * AUTH_MAX_BODY
+    cases = [
+        (post_raw(ann.client, path, '{"a": 1}', "text/plain", bearer), UNSUPPORTED),
+        (
+            post_raw(ann.client, path, json.dumps({"p": padding}), "application/json", bearer),
+            TOO_LARGE,
+        ),
+        (post_raw(ann.client, path, b'{"a": ', "application/json", bearer), MALFORMED),
+        (post_raw(ann.client, path, "[]", "application/json", bearer), NOT_AN_OBJECT),
+    ]
+    for response, expected in cases:
+        assert_problem(response, expected)
+    unknown = post_raw(ann.client, path, '{"surprise": 1}', "application/json", bearer)
+    assert unknown.status_code == 422
+    assert {"surprise"} <= {e["field"] for e in unknown.json["errors"]}

@@ -17,7 +17,16 @@ from hypothesis import strategies as st
 
 from tests.conftest import AppFactory, Auth
 
-ENDPOINTS = ["/api/auth/login", "/api/auth/register"]
+ENDPOINTS = [
+    "/api/auth/login",
+    "/api/auth/register",
+    "/api/auth/confirm",
+    "/api/auth/confirm/resend",
+    "/api/auth/password/forgot",
+    "/api/auth/password/reset",
+    "/api/auth/code/request",
+    "/api/auth/code/verify",
+]
 AUTH_MAX_BODY = 4 * 1024
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion
 from flask_bastion.config import DEVELOPMENT_ENVS
 
-from . import admin_tasks, create_app, keys, migrate, seed
+from . import admin_tasks, create_app, keys, mail_cli, migrate, seed
 from .policy import KNOWN_ROLES
 from .settings import DEFAULT_ENV
 
@@ -125,16 +125,21 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         command = os.path.relpath(sys.argv[0]) if os.sep in sys.argv[0] else "newsroom"
         click.echo(admin_tasks.FIRST_RUN_HINT.format(command=command), err=True)
     current_bastion().db.engine.dispose()  # workers fork: they must not share our connections
+    # One mail sender per instance, a process of its own (see newsroom.mail_cli).
+    sender = mail_cli.sender_process()
     click.echo(f"newsroom serving on http://{host}:{port}", err=True)
-    Granian(
-        target="newsroom.wsgi:app",
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=workers,
-        blocking_threads=threads,
-        log_access=False,
-    ).serve()
+    try:
+        Granian(
+            target="newsroom.wsgi:app",
+            address=host,
+            port=port,
+            interface=Interfaces.WSGI,
+            workers=workers,
+            blocking_threads=threads,
+            log_access=False,
+        ).serve()
+    finally:
+        mail_cli.stop_sender(sender)
 
 
 @contextmanager
@@ -256,3 +261,4 @@ def seed_command(articles: int) -> None:
 
 
 main.add_command(keys.keys)
+main.add_command(mail_cli.mail)

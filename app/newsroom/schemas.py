@@ -115,7 +115,13 @@ class AdminUserPublic(Output):
     roles: list[str]
     active: bool
     created_at: datetime
+    # Trackable (docs/accounts.md): for admins only, never in what other users see.
+    confirmed_at: datetime | None
     last_login_at: datetime | None
+    last_login_ip: str | None
+    current_login_at: datetime | None
+    current_login_ip: str | None
+    login_count: int
 
     @field_validator("roles", mode="before")
     @classmethod

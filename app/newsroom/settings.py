@@ -61,6 +61,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASTION_SPA_URL": env.get("SPA_URL", ""),
         # A password that is the site's own name is the first one anybody tries.
         "BASTION_PASSWORD_REFUSED_WORDS": ("newsroom",),
+        "BASTION_MAIL_URL": env.get("MAIL_URL") or None,
+        "BASTION_MAIL_FROM": env.get("MAIL_FROM") or None,
+        "BASTION_MAIL_CA_FILE": env.get("MAIL_CA_FILE") or None,
+        "BASTION_MAIL_APP_NAME": "Newsroom",
         "TRUSTED_PROXIES": coerce("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "0"), int),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -17,6 +17,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BASTION_ENV=os.environ.get("APP_ENV", "production"),
         BASTION_DATABASE_URL=os.environ.get("DATABASE_URL", "sqlite:///minimal.db"),
         BASTION_PUBLIC_URL=os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Required outside development: account mails (confirmation, reset) go through it.
+        BASTION_MAIL_URL=os.environ.get("MAIL_URL"),
     )
     app.config.update(config or {})
     Bastion(app)  # /api/auth/* (register, login, ...), /api/token*, sessions, CSRF, errors

@@ -125,4 +125,5 @@ def test_the_library_migrations_created_its_tables(client: FlaskClient, database
         "auth_sessions",
         "refresh_tokens",
         "signing_keys",
+        "mail_outbox",
     }

@@ -262,6 +262,11 @@ class Settings:
         "mails those endpoints send to one address or account, counted whether or not "
         "it has an account",
     )
+    account_mail_min_duration: float = _setting(
+        0.25,
+        "seconds register, resend, forgot and code request take at least, so the time of an "
+        "answer does not tell whether the account exists",
+    )
     spa_url: str = _setting(
         "",
         "where the SPA lives: a path on `PUBLIC_URL` or an absolute URL of an allowed origin; "
@@ -423,6 +428,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         if not _parses(url)
     ]
     malformed += _bad_header_names(values["cors_allow_headers"])
+    malformed += _mail_checks().malformed_mail_url(values["mail_url"])
     if malformed:
         raise UnsafeConfiguration(malformed)
     values["cors_origins"] = frozenset(
@@ -513,6 +519,13 @@ def _bad_header_names(names: tuple[str, ...]) -> list[str]:
     return problems
 
 
+def _mail_checks() -> types.ModuleType:
+    # Imported when called: the mail package builds on this module's Settings.
+    from .mail import url
+
+    return url
+
+
 def is_placeholder_secret(secret: str) -> bool:
     """Whether a key is one people copy from examples: a known one, or one with a tutorial
     word in it (compared on its letters and digits, so "Change_Me" is "changeme")."""
@@ -593,6 +606,7 @@ def unsafe_settings(
             "BASTION_ARGON2_* parameters are below OWASP's minimum "
             "(memory 19456 KiB, time cost 2, parallelism 1)."
         )
+    problems += _mail_checks().unsafe_mail_settings(settings)
     if not 60 <= settings.access_token_lifetime <= 3600:
         # A bearer token cannot be recalled from a client; keep its life short.
         problems.append("BASTION_ACCESS_TOKEN_LIFETIME must be between 60 and 3600 seconds.")

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, overload
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -54,6 +55,7 @@ __all__ = [
     "Clock",
     "SignedIn",
     "assert_problem",
+    "create_user",
     "field_error",
     "frozen_clock",
     "invalid",
@@ -229,8 +231,10 @@ class SignedIn:
 def register(client: FlaskClient, *, email: str, username: str, password: str) -> SignedIn:
     """Create an account through the API; Bastion signs it in, so ``client`` is now its browser.
 
-    For an account that some other client will use, register from a throwaway
-    ``app.test_client()``.
+    This needs ``BASTION_EMAIL_CONFIRMATION`` ``optional`` or ``off``: with ``required`` (the
+    default) registering signs nobody in until the mailed link is opened; use
+    :func:`create_user` for a confirmed account instead. For an account that some other client
+    will use, register from a throwaway ``app.test_client()``.
     """
     settings = _settings(client)
     response = client.post(
@@ -238,8 +242,28 @@ def register(client: FlaskClient, *, email: str, username: str, password: str) -
         json={"email": email, "username": username, "password": password},
         headers={settings.csrf_headers[0]: _csrf_token(client, settings)},
     )
+    assert response.status_code != 202, (
+        "registering waits for email confirmation (BASTION_EMAIL_CONFIRMATION=required): "
+        "use create_user() for a confirmed account, or set the mode to optional"
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     return SignedIn("browser", client, response.get_json()["user"], settings)
+
+
+def create_user(app: Flask, *, email: str, username: str, password: str) -> int:
+    """Create an active account whose address counts as confirmed, as an admin would (no mail,
+    no session), validated like a registration; its id. Sign it in with :func:`signed_in`."""
+    from .flows.accounts import register as register_account
+    from .flows.context import command_context
+    from .schemas import RegisterInput
+    from .validation import validate
+
+    with app.app_context():
+        state = current_bastion()
+        data = validate(RegisterInput, {"email": email, "username": username, "password": password})
+        with state.db.unit_of_work() as db:
+            ctx = command_context(state, db, now=bastion_clock.now())
+            return register_account(ctx, data, confirmed=True).id
 
 
 def signed_in(client: FlaskClient, kind: ClientKind, identity: str, password: str) -> SignedIn:

@@ -32,6 +32,7 @@ def build_app(workdir: Path, articles: int, password: str) -> Flask:
         "PUBLIC_URL": "http://127.0.0.1:8000",
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
+        "MAIL_URL": "smtp://127.0.0.1:25",
     }
     app = create_app(settings.from_env(env))
     with app.app_context():

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.bench import client, wrk
+from tests.bench import client, enumeration, wrk
 from tests.bench.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write_json(runs, args, load)
     print(f"\nload average at end: {uptime_load()}; results in {path.relative_to(ROOT)}")
     failed = [t for run in runs for t in run.targets if t["verdict"] == "FAIL"]
+    failed += [{"enumeration": "FAIL"}] if enumeration.main([]) else []  # answer times per account
     return 1 if failed else 0
 
 

@@ -13,20 +13,25 @@ from pydantic import ValidationError
 
 from flask_bastion import current_bastion
 from flask_bastion.access import current_principal
+from flask_bastion.account_schemas import CodeVerifyInput, EmailInput
 from flask_bastion.errors import (
     AccountDisabled,
     BastionError,
     CsrfFailed,
     EmailUnconfirmed,
+    InvalidCode,
     InvalidCredentials,
     RateLimited,
 )
+from flask_bastion.flows import codes, recovery
 from flask_bastion.headers import no_store
 from flask_bastion.schemas import LoginInput
 from flask_bastion.security.origin import is_same_origin_request, origin_of
 from flask_bastion.security.redirects import safe_next
 from flask_bastion.transports import browser
-from flask_bastion.views.signin import password_sign_in, sign_out
+from flask_bastion.uniform_time import uniform_duration
+from flask_bastion.views.context import flow_context
+from flask_bastion.views.signin import code_sign_in, password_sign_in, sign_out
 
 bp = Blueprint("signin", __name__)
 bp.after_request(no_store)  # the pages carry a CSRF token and say who is signed in
@@ -41,7 +46,11 @@ MESSAGES = {
     EmailUnconfirmed: "Confirm your email address first: follow the link we mailed you.",
     RateLimited: "Too many attempts. Wait a minute and try again.",
     CsrfFailed: "This form expired. Please try again.",
+    InvalidCode: "The code is wrong or has expired. Ask for a new one if you need to.",
 }
+# The same words whether or not an account exists: the page must not tell.
+CODE_SENT = "If an account matches, we mailed it a six-digit code. It works for 10 minutes."
+RESET_SENT = "If an account has this address, we mailed it a link to choose a new password."
 
 
 def see_other(location: str) -> Response:
@@ -128,6 +137,99 @@ def login() -> Response:
             remember=remember,
         )
     return see_other(_next_target())
+
+
+def _form_refusal() -> Response | None:
+    """The page's answer to a body that is not a small web form, else None."""
+    if request.mimetype not in FORM_MIMETYPES:
+        return _login_page(415, "Send the form as a web form.")
+    if (request.content_length or 0) > current_bastion().settings.auth_max_body:
+        return _login_page(413, "The form is too large.")
+    return None
+
+
+def _code_page(
+    status: int = 200,
+    *,
+    identity: str = "",
+    notice: str | None = None,
+    error: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return _page(
+        "login_code.html",
+        status,
+        headers,
+        identity=identity,
+        notice=notice,
+        error=error,
+        next=_next_target(),
+    )
+
+
+@bp.post("/login/code")
+@browser.issues_cookies
+@uniform_duration
+def login_code() -> Response:
+    """Sign in with an emailed code, without JavaScript: a form without ``code`` asks for one
+    (the same page whether or not the account exists), a form with it signs in."""
+    refused = _form_refusal()
+    if refused is not None:
+        return refused
+    identity = request.form.get("identity", "").strip()
+    if "code" not in request.form:
+        if not identity or len(identity) > 320:
+            return _login_page(422, "Enter your email or username to get a code.")
+        try:
+            codes.request_code(flow_context(), identity=identity)
+        except RateLimited as error:
+            return _login_page(429, MESSAGES[RateLimited], headers=error.headers)
+        return _code_page(identity=identity, notice=CODE_SENT)
+    try:
+        body = CodeVerifyInput.model_validate(
+            {"identity": identity, "code": request.form.get("code", "").strip()}
+        )
+    except ValidationError:
+        return _code_page(422, identity=identity, error="Enter the six digits from the mail.")
+    try:
+        code_sign_in("browser", identity=body.identity, code=body.code)
+    except (InvalidCode, AccountDisabled, RateLimited) as error:
+        return _code_page(
+            error.status,
+            identity=identity,
+            error=next(text for kind, text in MESSAGES.items() if isinstance(error, kind)),
+            headers=error.headers,
+        )
+    return see_other(_next_target())
+
+
+@bp.get("/forgot-password")
+@browser.issues_cookies
+def forgot_password_form() -> Response:
+    """Ask for a password reset link, without JavaScript."""
+    return _page("forgot_password.html", email="")
+
+
+@bp.post("/forgot-password")
+@browser.issues_cookies
+@uniform_duration
+def forgot_password() -> Response:
+    """Mail a reset link; the same page whether or not the address has an account."""
+    refused = _form_refusal()
+    if refused is not None:
+        return refused
+    email = request.form.get("email", "").strip()
+    try:
+        body = EmailInput.model_validate({"email": email})
+    except ValidationError:
+        return _page("forgot_password.html", 422, email=email, error="Enter an email address.")
+    try:
+        recovery.forgot(flow_context(), email=body.email)
+    except RateLimited as error:
+        return _page(
+            "forgot_password.html", 429, error.headers, email=email, error=MESSAGES[RateLimited]
+        )
+    return _page("forgot_password.html", email="", notice=RESET_SENT)
 
 
 def _is_same_origin() -> bool:

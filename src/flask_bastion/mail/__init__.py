@@ -7,5 +7,25 @@ whole path (settings, the outbox, the sender, the commands, the development view
 from __future__ import annotations
 
 from .outbox import RenderedMail, default_context, enqueue, render, template_paths
+from .sender import MailNotConfigured, PassResult, Sender, backoff
+from .status import OutboxStatus, outbox_status
+from .url import InvalidMailUrl, MailServer, parse_mail_url
+from .worker import MailWorker
 
-__all__ = ["RenderedMail", "default_context", "enqueue", "render", "template_paths"]
+__all__ = [
+    "InvalidMailUrl",
+    "MailNotConfigured",
+    "MailServer",
+    "MailWorker",
+    "OutboxStatus",
+    "PassResult",
+    "RenderedMail",
+    "Sender",
+    "backoff",
+    "default_context",
+    "enqueue",
+    "outbox_status",
+    "parse_mail_url",
+    "render",
+    "template_paths",
+]

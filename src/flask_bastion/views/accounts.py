@@ -28,6 +28,7 @@ from ..headers import no_store
 from ..openapi import responds
 from ..schemas import ProblemDetails, SessionPublic, SignedIn, UserPublic
 from ..transports import browser
+from ..uniform_time import uniform_duration
 from ..validation import auth_body, json_body
 from .context import failures_recorded, flow_context, record
 from .render import render
@@ -46,6 +47,7 @@ bp.after_request(no_store)
 @json_body(EmailInput, max_body=auth_body)
 @responds(202, Accepted, "A new link was mailed if the address awaits confirmation")
 @responds(429, ProblemDetails, "Too many requests from this address or for this email")
+@uniform_duration
 def resend_confirmation(body: EmailInput) -> Response:
     """Mail a new confirmation link (the same answer whether or not the account exists)."""
     confirmation.resend(flow_context(), email=body.email)
@@ -71,6 +73,7 @@ def confirm_email(body: ConfirmInput) -> Response:
 @json_body(EmailInput, max_body=auth_body)
 @responds(202, Accepted, "A reset link was mailed if the account exists")
 @responds(429, ProblemDetails, "Too many requests from this address or for this email")
+@uniform_duration
 def forgot_password(body: EmailInput) -> Response:
     """Mail a password reset link (the same answer whether or not the account exists)."""
     recovery.forgot(flow_context(), email=body.email)
@@ -131,6 +134,7 @@ def change_email(body: EmailChangeInput) -> Response:
 @json_body(CodeRequestInput, max_body=auth_body)
 @responds(202, Accepted, "A code was mailed if the account exists")
 @responds(429, ProblemDetails, "Too many requests from this address or for this identity")
+@uniform_duration
 def request_code(body: CodeRequestInput) -> Response:
     """Mail a six-digit sign-in code to the account's address (same answer if unknown)."""
     codes.request_code(flow_context(), identity=body.identity)

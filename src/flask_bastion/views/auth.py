@@ -24,6 +24,7 @@ from ..schemas import (
 from ..state import current_bastion
 from ..throttle import rate_limited
 from ..transports import browser
+from ..uniform_time import uniform_duration
 from ..validation import auth_body, json_body
 from .context import flow_context, record
 from .render import render
@@ -67,6 +68,7 @@ def get_session() -> Response:
 @responds(202, Accepted, "Confirmation required: a link was mailed (the same answer if taken)")
 @responds(409, ProblemDetails, "Username taken (or, unless confirmation is required, email)")
 @responds(429, ProblemDetails, "Too many attempts")
+@uniform_duration
 def register(body: RegisterInput) -> Response:
     """Create an account: with confirmation required, mail a link; otherwise also sign in."""
     ctx = flow_context()

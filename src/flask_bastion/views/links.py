@@ -20,6 +20,7 @@ from ..audit import AuditEvent
 from ..errors import EmailTaken, TokenExpired, TokenInvalid
 from ..flows import confirmation, credentials, recovery
 from ..headers import no_store
+from ..openapi import responds
 from ..spa_redirects import redirect_to_view
 from ..state import current_bastion
 from .context import flow_context, record
@@ -52,6 +53,9 @@ def _error_context(error: TokenInvalid) -> dict[str, str]:
 
 @bp.get("/confirm/<token>")
 @writes_on_get
+@responds(
+    303, None, "To the SPA's confirmed view (?email=, &code=already_confirmed) or its error view"
+)
 def confirm_link(token: str) -> Response:
     """Confirm an address from the mailed link, then show the SPA's confirmed view."""
     settings = current_bastion().settings
@@ -68,6 +72,7 @@ def confirm_link(token: str) -> Response:
 
 
 @bp.get("/password/reset/<token>")
+@responds(303, None, "To the SPA's reset view with #token=..., or its error view (?code=)")
 def reset_link(token: str) -> Response:
     """Check a reset link (without using it up) and hand its token to the SPA's reset view."""
     settings = current_bastion().settings
@@ -80,6 +85,7 @@ def reset_link(token: str) -> Response:
 
 @bp.get("/email/change/<token>")
 @writes_on_get
+@responds(303, None, "To the SPA's email-changed view (?email=) or its error view (?code=)")
 def email_change_link(token: str) -> Response:
     """Apply an email change from the link mailed to the new address."""
     settings = current_bastion().settings

@@ -141,6 +141,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+<<<<<<< HEAD
+=======
+    "/api/auth/confirm/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Confirm an address from the mailed link, then show the SPA's confirmed view. */
+        get: operations["confirm_link"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+>>>>>>> wt-accounts
     "/api/auth/confirm/resend": {
         parameters: {
             query?: never;
@@ -175,6 +195,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+<<<<<<< HEAD
+=======
+    "/api/auth/email/change/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Apply an email change from the link mailed to the new address. */
+        get: operations["email_change_link"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+>>>>>>> wt-accounts
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -260,6 +300,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+<<<<<<< HEAD
+=======
+    "/api/auth/password/reset/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check a reset link (without using it up) and hand its token to the SPA's reset view. */
+        get: operations["reset_link"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+>>>>>>> wt-accounts
     "/api/auth/reauth": {
         parameters: {
             query?: never;
@@ -443,17 +503,27 @@ export interface components {
         AdminUserPublic: {
             /** Active */
             active: boolean;
+            /** Confirmed At */
+            confirmed_at: string | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Current Login At */
+            current_login_at: string | null;
+            /** Current Login Ip */
+            current_login_ip: string | null;
             /** Email */
             email: string;
             /** Id */
             id: number;
             /** Last Login At */
             last_login_at: string | null;
+            /** Last Login Ip */
+            last_login_ip: string | null;
+            /** Login Count */
+            login_count: number;
             /** Roles */
             roles: string[];
             /** Username */
@@ -1675,6 +1745,29 @@ export interface operations {
             };
         };
     };
+<<<<<<< HEAD
+=======
+    confirm_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the SPA's confirmed view (?email=, &code=already_confirmed) or its error view */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+>>>>>>> wt-accounts
     resend_confirmation: {
         parameters: {
             query?: never;
@@ -1822,6 +1915,29 @@ export interface operations {
             };
         };
     };
+<<<<<<< HEAD
+=======
+    email_change_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the SPA's email-changed view (?email=) or its error view (?code=) */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+>>>>>>> wt-accounts
     login: {
         parameters: {
             query?: never;
@@ -2134,6 +2250,29 @@ export interface operations {
             };
         };
     };
+<<<<<<< HEAD
+=======
+    reset_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the SPA's reset view with #token=..., or its error view (?code=) */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+>>>>>>> wt-accounts
     reauthenticate: {
         parameters: {
             query?: never;

@@ -169,7 +169,7 @@ describe("sign-in refusals and codes", () => {
     fill(SIGN_IN.password, "right password");
     fireEvent.click(screen.getByRole("button", { name: SIGN_IN.submit }));
     const alert = await screen.findByRole("alert");
-    expect(alert.textContent).toBe(`Confirm your email address${SIGN_IN.email_unconfirmed}`);
+    expect(alert.textContent).toBe(`Confirm your email address${SIGN_IN.email_unconfirmed} No mail, or an old one? Ask for a new link below.`);
     const email = screen.getByLabelText("Email") as HTMLInputElement;
     expect(email.value).toBe("ada@example.com");
     await waitFor(() => expect(document.activeElement).toBe(email));
@@ -183,7 +183,7 @@ describe("sign-in refusals and codes", () => {
 
   it("offers the forgot-password and code sign-in pages", () => {
     renderPage(<LoginPage />, { path: "/login", handler: () => problem(500, "boom") });
-    expect(screen.getByRole("link", { name: SIGN_IN.forgot_link }).getAttribute("href")).toBe(href("/forgot-password"));
+    expect(screen.getByRole("link", { name: SIGN_IN.forgot_password }).getAttribute("href")).toBe(href("/forgot-password"));
     expect(screen.getByRole("link", { name: SIGN_IN.code_link }).getAttribute("href")).toBe(href("/login/code"));
   });
 
@@ -196,7 +196,7 @@ describe("sign-in refusals and codes", () => {
       handler: (r) => (r.url === "/api/auth/code/verify" ? verify() : r.url === "/dev/mail" ? problem(404, "not_found") : accepted("code_sent")),
     });
     fill(SIGN_IN.identity, " ada ");
-    fireEvent.click(screen.getByRole("button", { name: "Email me a code" }));
+    fireEvent.click(screen.getByRole("button", { name: SIGN_IN.code_request }));
     const code = await screen.findByLabelText("Code");
     await waitFor(() => expect(document.activeElement).toBe(code));
     expect(screen.getByRole("status").textContent).toContain("If ada has an account, we sent a code");

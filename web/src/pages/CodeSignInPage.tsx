@@ -10,7 +10,7 @@ import { Link, safeNext, useRouter, useSearchParams } from "../router";
 import SIGN_IN from "../signin-wording.json";
 
 const FIELDS = ["identity", "code"] as const;
-export const WRONG_CODE = "This code is wrong or has expired. Check the latest email, or ask for a new code.";
+export const WRONG_CODE = SIGN_IN.invalid_code;
 
 /**
  * Sign in without a password: ask for a code by email or username, then type the 6 digits the
@@ -79,7 +79,7 @@ export function CodeSignInPage() {
             <Field id="code-identity" {...form.field("identity")} autoComplete="username" required />
             <div className="actions">
               <button type="submit" className="button-primary">
-                Email me a code
+                {SIGN_IN.code_request}
               </button>
             </div>
           </form>

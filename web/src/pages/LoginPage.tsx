@@ -56,7 +56,7 @@ export function LoginPage() {
         <section aria-labelledby="unconfirmed-heading" className="unconfirmed">
           <div role="alert" className="form-alert">
             <h2 id="unconfirmed-heading">Confirm your email address</h2>
-            <p>{SIGN_IN.email_unconfirmed}</p>
+            <p>{SIGN_IN.email_unconfirmed} No mail, or an old one? Ask for a new link below.</p>
           </div>
           <EmailRequestForm
             id="resend"
@@ -95,7 +95,7 @@ export function LoginPage() {
         </div>
       </form>
       <p>
-        <Link to="/forgot-password">{SIGN_IN.forgot_link}</Link>
+        <Link to="/forgot-password">{SIGN_IN.forgot_password}</Link>
       </p>
       <p>
         <Link to="/login/code">{SIGN_IN.code_link}</Link>
