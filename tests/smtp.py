@@ -12,6 +12,9 @@ Fixtures (registered for the whole suite from ``tests/conftest.py``):
     (port-465 style, AUTH required); their ``.url`` carries the credentials and the test must set
     ``BASTION_MAIL_CA_FILE`` to ``tls_certificate.cert``.
 
+Delivering in a test: :func:`deliver_outbox` runs sender passes (as ``newsroom serve`` would)
+until nothing is due, for an app whose ``BASTION_MAIL_URL`` is the server's ``.url``.
+
 Reading mail: :func:`text_of`, :func:`html_of`, :func:`links_in` (every ``http(s)`` URL of the
 text part, in order), :func:`code_in` (the first 6-digit code of the text part). The server can
 pretend to be broken: ``server.fail_with = "451 4.3.0 try later"`` answers every DATA so;
@@ -253,6 +256,20 @@ def code_in(message: EmailMessage) -> str:
     found = CODE.search(text_of(message))
     assert found is not None, "no 6-digit code in the mail"
     return found.group(0)
+
+
+def deliver_outbox(app: Any) -> int:
+    """Send everything due in ``app``'s outbox now; return how many messages were accepted."""
+    from flask_bastion.mail import Sender
+
+    state = app.extensions["bastion"]
+    sender = Sender.for_settings(state.db, state.settings)
+    sent = 0
+    while True:
+        result = sender.run_once()
+        sent += result.sent
+        if result.claimed < sender.batch:
+            return sent
 
 
 # ---- fixtures -----------------------------------------------------------------------------------

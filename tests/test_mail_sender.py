@@ -395,3 +395,26 @@ def test_two_senders_deliver_each_message_once_through_an_outage(
     assert all(not w._thread.is_alive() for w in workers)  # type: ignore[union-attr]
     if ON_POSTGRES:  # both really ran at once, claiming past each other's locks
         assert all(sent_by.values()), sent_by
+
+
+def test_the_test_kit_delivers_a_whole_outbox_and_reads_codes(
+    mail_app: Flask, smtp_server: SmtpServer
+) -> None:
+    from flask_bastion import clock
+    from tests.smtp import code_in, deliver_outbox
+
+    queue(mail_app, 25)  # more than one batch
+    with mail_app.app_context():
+        state = current_bastion()
+        with state.db.unit_of_work() as db:
+            enqueue(
+                command_context(state, db, now=clock.now()),
+                to="code@example.com",
+                template="test_message",
+                context={"name": "Ada, your code is 048213", "link": "http://localhost/1234567"},
+            )
+    assert deliver_outbox(mail_app) == 26
+    messages = smtp_server.wait_for(26)
+    assert deliver_outbox(mail_app) == 0
+    (coded,) = [m for m in messages if m["To"] == "code@example.com"]
+    assert code_in(coded) == "048213"  # six digits alone, not part of a longer number

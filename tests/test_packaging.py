@@ -117,6 +117,7 @@ def test_the_wheel_holds_the_library_and_nothing_of_newsroom(wheel: Path) -> Non
         "flask_bastion/migrations/versions/bastion_0001_accounts.py",
         "flask_bastion/migrations/versions/bastion_0002_tokens.py",
         "flask_bastion/migrations/versions/bastion_0003_outbox.py",
+        "flask_bastion/templates/bastion/dev_mail.html",
         "flask_bastion/templates/bastion/mail/layout.html",
         "flask_bastion/templates/bastion/mail/test_message.subject.txt",
         "flask_bastion/templates/bastion/mail/test_message.txt",

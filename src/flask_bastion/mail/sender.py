@@ -235,7 +235,7 @@ class Sender:
                 claimed_until=None,
             )
             result.failed += 1
-            log.error("mail %s to %s failed: %s", message.id, message.template, error)
+            log.error("mail %s (%s) failed: %s", message.id, message.template, error)
             return
         self._finish(
             message,
