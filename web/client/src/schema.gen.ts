@@ -141,8 +141,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-<<<<<<< HEAD
-=======
     "/api/auth/confirm/{token}": {
         parameters: {
             query?: never;
@@ -160,7 +158,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
->>>>>>> wt-accounts
     "/api/auth/confirm/resend": {
         parameters: {
             query?: never;
@@ -195,8 +192,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-<<<<<<< HEAD
-=======
     "/api/auth/email/change/{token}": {
         parameters: {
             query?: never;
@@ -214,7 +209,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
->>>>>>> wt-accounts
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -300,8 +294,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-<<<<<<< HEAD
-=======
     "/api/auth/password/reset/{token}": {
         parameters: {
             query?: never;
@@ -319,7 +311,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
->>>>>>> wt-accounts
     "/api/auth/reauth": {
         parameters: {
             query?: never;
@@ -1745,8 +1736,6 @@ export interface operations {
             };
         };
     };
-<<<<<<< HEAD
-=======
     confirm_link: {
         parameters: {
             query?: never;
@@ -1767,7 +1756,6 @@ export interface operations {
             };
         };
     };
->>>>>>> wt-accounts
     resend_confirmation: {
         parameters: {
             query?: never;
@@ -1915,8 +1903,6 @@ export interface operations {
             };
         };
     };
-<<<<<<< HEAD
-=======
     email_change_link: {
         parameters: {
             query?: never;
@@ -1937,7 +1923,6 @@ export interface operations {
             };
         };
     };
->>>>>>> wt-accounts
     login: {
         parameters: {
             query?: never;
@@ -2250,8 +2235,6 @@ export interface operations {
             };
         };
     };
-<<<<<<< HEAD
-=======
     reset_link: {
         parameters: {
             query?: never;
@@ -2272,7 +2255,6 @@ export interface operations {
             };
         };
     };
->>>>>>> wt-accounts
     reauthenticate: {
         parameters: {
             query?: never;
