@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -45,8 +46,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def client(database_url: str) -> Iterator[FlaskClient]:
+def make_client(database_url: str, **settings: Any) -> FlaskClient:
     app = create_app(
         {
             "TESTING": True,
@@ -57,10 +57,21 @@ def client(database_url: str) -> Iterator[FlaskClient]:
             "BASTION_ARGON2_TIME_COST": 1,
             "BASTION_ARGON2_MEMORY_COST": 1024,
             "BASTION_ARGON2_PARALLELISM": 1,
+            # Sign up and in at once; the default, "required", waits for the mailed link
+            # (see test_by_default_a_new_account_confirms_its_email_first).
+            "BASTION_EMAIL_CONFIRMATION": "optional",
+            "BASTION_ACCOUNT_MAIL_MIN_DURATION": 0,
+            **settings,
         }
     )
-    yield app.test_client()
-    app.extensions["bastion"].db.engine.dispose()
+    return app.test_client()
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[FlaskClient]:
+    client = make_client(database_url)
+    yield client
+    client.application.extensions["bastion"].db.engine.dispose()
 
 
 def csrf_headers(client: FlaskClient) -> dict[str, str]:
@@ -126,4 +137,22 @@ def test_the_library_migrations_created_its_tables(client: FlaskClient, database
         "refresh_tokens",
         "signing_keys",
         "mail_outbox",
+        "account_tokens",
     }
+
+
+def test_by_default_a_new_account_confirms_its_email_first(database_url: str) -> None:
+    client = make_client(database_url, BASTION_EMAIL_CONFIRMATION="required")
+    response = client.post(
+        "/api/auth/register",
+        json={"email": "ada@example.com", "username": "ada", "password": PASSWORD},
+        headers=csrf_headers(client),
+    )
+    assert (response.status_code, response.get_json()) == (202, {"status": "confirmation_sent"})
+    login = client.post(
+        "/api/auth/login",
+        json={"identity": "ada", "password": PASSWORD},
+        headers=csrf_headers(client),
+    )
+    assert (login.status_code, login.get_json()["code"]) == (403, "email_unconfirmed")
+    client.application.extensions["bastion"].db.engine.dispose()
