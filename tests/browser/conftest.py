@@ -31,6 +31,7 @@ from flask_bastion.flows.context import command_context
 from flask_bastion.models import AuthSession
 from flask_bastion.schemas import RegisterInput
 from tests.conftest import PASSWORD, fresh_database, make_app
+from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -172,6 +173,16 @@ class LiveApp:
             )
         )
         return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def module_smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) for the module's app: name ``module_smtp.url`` as its
+    ``BASTION_MAIL_URL`` in ``server_config``, and read what arrived with a ``Mailbox``."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

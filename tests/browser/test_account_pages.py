@@ -24,20 +24,21 @@ NEW_PASSWORD = "a-brand-new-long-passphrase"
 
 
 @pytest.fixture(scope="module")
-def server_config() -> dict[str, Any]:
+def server_config(module_smtp: SmtpServer) -> dict[str, Any]:
     missing = [p for p in ("index.html", ".vite/manifest.json") if not (REAL_DIST / p).is_file()]
     assert not missing, f"the SPA is not built ({', '.join(missing)} missing): build it in web/"
     return {
         "SPA_DIST": str(REAL_DIST),
         "BASTION_EMAIL_CONFIRMATION": "required",
+        "BASTION_MAIL_URL": module_smtp.url,
         # Every test here mails from 127.0.0.1: the per-address limits are for the public.
         "BASTION_MAIL_LIMIT_PER_IP": "10000/hour",
     }
 
 
 @pytest.fixture
-def mailbox(live: LiveApp, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(live.app, smtp_server)
+def mailbox(live: LiveApp, module_smtp: SmtpServer) -> Mailbox:
+    return Mailbox(live.app, module_smtp)
 
 
 def unique() -> str:
@@ -66,6 +67,10 @@ def test_register_ends_on_check_your_email_and_the_mailed_link_confirms(
     expect(page.get_by_text(f"We sent an email to {email}.")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)  # nobody signed in
     screenshot(page, "account-check-your-email")
+    # The test app runs in a development environment: its mail viewer exists, and the page says so.
+    page.get_by_role("link", name="Open the development mail viewer").click()
+    expect(page).to_have_url(live.url("/dev/mail"))
+    expect(page.get_by_text(email).first).to_be_visible()
 
     # Signing in before confirming: the right password, but the address comes first.
     sign_in(page, live, name)

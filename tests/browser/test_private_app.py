@@ -147,9 +147,17 @@ def test_keyboard_order_of_the_login_form(page: Page, live: LiveApp) -> None:
     page.goto(live.url("/login"))
     expect(page.get_by_label("Email or username")).to_be_focused()  # autofocus
     order = []
-    for _ in range(4):
+    for _ in range(7):
         page.keyboard.press("Tab")
         order.append(
             page.evaluate("() => document.activeElement.id || document.activeElement.textContent")
         )
-    assert order == ["password", "remember", "Sign in", "Create an account"]
+    assert order == [
+        "password",
+        "remember",
+        "Sign in",
+        "Forgot your password?",
+        "code-identity",
+        "Email me a sign-in code",
+        "Create an account",
+    ]

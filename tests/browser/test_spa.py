@@ -44,17 +44,21 @@ CREATE_ARTICLES = """async ([count, prefix]) => {
 
 
 @pytest.fixture(scope="module")
-def server_config() -> dict[str, Any]:
+def server_config(module_smtp: SmtpServer) -> dict[str, Any]:
     missing = [p for p in ("index.html", ".vite/manifest.json") if not (REAL_DIST / p).is_file()]
     assert not missing, (
         f"the SPA is not built ({', '.join(missing)} missing in {REAL_DIST}): "
         "run `npm ci && npm run build` in web/ (make test does this)"
     )
     # The newcomer meets the default: an account is used once its address is confirmed.
-    return {"SPA_DIST": str(REAL_DIST), "BASTION_EMAIL_CONFIRMATION": "required"}
+    return {
+        "SPA_DIST": str(REAL_DIST),
+        "BASTION_EMAIL_CONFIRMATION": "required",
+        "BASTION_MAIL_URL": module_smtp.url,
+    }
 
 
-def test_the_newcomers_path(page: Page, live: LiveApp, smtp_server: SmtpServer) -> None:
+def test_the_newcomers_path(page: Page, live: LiveApp, module_smtp: SmtpServer) -> None:
     name = f"newcomer{uuid.uuid4().hex[:8]}"
     page.goto(live.url("/"))
     expect(page).to_have_url(live.url("/login"))
@@ -70,7 +74,7 @@ def test_the_newcomers_path(page: Page, live: LiveApp, smtp_server: SmtpServer) 
 
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     screenshot(page, "spa-check-your-email")
-    page.goto(Mailbox(live.app, smtp_server).link(f"{name}@example.com", "/api/auth/confirm/"))
+    page.goto(Mailbox(live.app, module_smtp).link(f"{name}@example.com", "/api/auth/confirm/"))
     expect(page.get_by_role("heading", name="Your email address is confirmed")).to_be_visible()
     page.get_by_role("link", name="Sign in").click()
     page.get_by_label("Email or username").fill(f"{name}@example.com")  # by email first
