@@ -26,7 +26,7 @@ function tokenFailure(code: string): string {
  */
 export function ResetPasswordPage() {
   const api = useApi();
-  const { notify } = useSession();
+  const { user, notify } = useSession();
   const { navigate } = useRouter();
   const [token] = useState(() => {
     captureFragmentToken(); // an in-app navigation to a fragment link (start-up took the first)
@@ -39,6 +39,8 @@ export function ResetPasswordPage() {
     action: async ({ password }) => {
       await api.auth.resetPassword(token ?? "", password);
       forgetFragmentToken();
+      // A reset ends every session of the account: this browser's too, if it was signed in to it.
+      if (user) await api.start().catch(() => null);
       notify({ kind: "status", text: PASSWORD_RESET, path: "/login" });
       navigate("/login", { replace: true });
     },
