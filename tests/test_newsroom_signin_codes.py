@@ -44,8 +44,10 @@ def test_the_login_page_links_to_forgot_password_and_offers_a_code(client: Flask
     html = client.get("/login").text
     wording = json.loads((ROOT / "web" / "src" / "signin-wording.json").read_text())
     assert f'<a href="/forgot-password">{wording["forgot_password"]}</a>' in html
-    assert 'action="/login/code"' in html
-    assert 'name="identity"' in html
+    assert '<a href="/login/code?next=/app/">Sign in with a code sent by email</a>' in html
+    form = client.get("/login/code").text
+    assert 'action="/login/code"' in form
+    assert 'name="identity"' in form and 'name="code"' not in form
 
 
 def test_forgot_password_without_javascript(
@@ -75,7 +77,7 @@ def test_a_forged_forgot_form_is_refused(client: FlaskClient) -> None:
 def test_sign_in_with_a_code_without_javascript(
     app: Flask, client: FlaskClient, ann: None, mailbox: Mailbox
 ) -> None:
-    token = form_token(client.get("/login?next=/app/articles").text)
+    token = form_token(client.get("/login/code?next=/app/articles").text)
     asked = client.post(
         "/login/code", data={"identity": "ann", "csrf_token": token, "next": "/app/articles"}
     )

@@ -165,7 +165,7 @@ def test_the_reset_link_token_leaves_the_address_bar_and_never_reaches_the_serve
 def test_sign_in_with_a_code(page: Page, live: LiveApp, mailbox: Mailbox) -> None:
     name = live.create_user(unique())
     page.goto(live.url("/app/login?next=/app/new"))
-    page.get_by_role("link", name="Sign in with a code instead").click()
+    page.get_by_role("link", name="Sign in with a code sent by email").click()
     expect(page.get_by_role("heading", name="Sign in with a code")).to_be_visible()
     page.get_by_label("Email or username").fill(name)
     page.get_by_role("button", name="Email me a sign-in code").click()

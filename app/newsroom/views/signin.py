@@ -167,6 +167,15 @@ def _code_page(
     )
 
 
+@bp.get("/login/code")
+@browser.issues_cookies
+def login_code_form() -> Response:
+    """The form that asks for a sign-in code, without JavaScript."""
+    if current_principal() is not None:
+        return see_other(_next_target())
+    return _code_page()
+
+
 @bp.post("/login/code")
 @browser.issues_cookies
 @uniform_duration
@@ -179,11 +188,11 @@ def login_code() -> Response:
     identity = request.form.get("identity", "").strip()
     if "code" not in request.form:
         if not identity or len(identity) > 320:
-            return _login_page(422, "Enter your email or username to get a code.")
+            return _code_page(422, error="Enter your email or username to get a code.")
         try:
             codes.request_code(flow_context(), identity=identity)
         except RateLimited as error:
-            return _login_page(429, MESSAGES[RateLimited], headers=error.headers)
+            return _code_page(429, error=MESSAGES[RateLimited], headers=error.headers)
         return _code_page(identity=identity, notice=CODE_SENT)
     try:
         body = CodeVerifyInput.model_validate(
