@@ -257,3 +257,20 @@ def test_the_new_pages_have_no_serious_accessibility_violations(
     expect(page.get_by_role("table")).to_be_visible()
     found["account"] = serious_axe_violations(page)
     assert found == {path: [] for path in found}
+
+
+def test_the_link_pages_are_in_the_public_shell_and_the_account_page_is_not(
+    page: Page, live: LiveApp
+) -> None:
+    page.goto(live.url("/app/reset-password-error?code=invalid"))  # signed out, from a mail
+    expect(page.get_by_role("heading", name="Your password could not be reset")).to_be_visible()
+    account = [p.name for p in (REAL_DIST / "assets").iterdir() if p.name.startswith("Account")]
+    assert account, "the build should split the account page into a lazy chunk"
+    statuses = page.evaluate(
+        """async (names) => Promise.all(
+            names.map(async (n) => (await fetch("/app/assets/" + n)).status))""",
+        account,
+    )
+    assert statuses == [401] * len(account)
+    page.goto(live.url("/app/account"))
+    expect(page).to_have_url(live.url("/login?next=%2Fapp%2Faccount"))
