@@ -13,9 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from flask_bastion import current_bastion
-from flask_bastion.mail.sender import Sender
 from flask_bastion.models import User
-from tests.smtp import SmtpServer, code_in, links_in
+from tests.smtp import SmtpServer, code_in, deliver_outbox, links_in
 
 PASSWORD = "a-long-test-passphrase"
 NEW_PASSWORD = "another-long-passphrase"
@@ -27,17 +26,6 @@ ACCEPTED = {
 }
 
 
-def send_outbox(app: Flask) -> int:
-    """Run ``app``'s mail sender in-process until its outbox is empty; how many went."""
-    with app.app_context():
-        state = current_bastion()
-        sender = Sender.for_settings(state.db, state.settings)
-        sent = 0
-        while (result := sender.run_once()).claimed:
-            sent += result.sent
-        return sent
-
-
 @dataclass
 class Mailbox:
     """What the SMTP server received from one app, read as a person reads their mail."""
@@ -46,7 +34,8 @@ class Mailbox:
     server: SmtpServer
 
     def deliver(self) -> list[EmailMessage]:
-        send_outbox(self.app)
+        with self.app.app_context():
+            deliver_outbox(self.app)
         return list(self.server.messages)
 
     def to(self, address: str) -> list[EmailMessage]:

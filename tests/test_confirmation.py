@@ -4,6 +4,7 @@ modes, resend, and the answers that must not tell whether an address has an acco
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -270,3 +271,17 @@ def test_optional_and_off_sign_in_at_once(
         assert user_row(app, "ann").confirmed_at is None
     # Unconfirmed or not, signing in again works in these modes.
     assert signed_in(app.test_client(), "app", "ann", PASSWORD).username == "ann"
+
+
+def test_make_run_shows_the_whole_flow_at_dev_mail(app_factory: Any) -> None:
+    """Development without a mail server: the confirm link waits at /dev/mail, clickable."""
+    app = app_factory(
+        BASTION_ENV="development", BASTION_EMAIL_CONFIRMATION="required", BASTION_MAIL_URL=None
+    )
+    client = app.test_client()
+    assert register(client, "ann@example.com", "ann").status_code == 202
+    page = client.get("/dev/mail").get_data(as_text=True)
+    found = re.search(r'href="(http://localhost/api/auth/confirm/[A-Za-z0-9_-]+)"', page)
+    assert found is not None, page
+    assert client.get(path_of(found.group(1))).status_code == 303
+    assert signed_in(app.test_client(), "browser", "ann", PASSWORD).username == "ann"
