@@ -31,6 +31,7 @@ from flask_bastion.flows.context import command_context
 from flask_bastion.models import AuthSession
 from flask_bastion.schemas import RegisterInput
 from tests.conftest import PASSWORD, fresh_database, make_app
+from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -122,6 +123,8 @@ class Seen:
     origin: str | None
     fetch_site: str | None
     cookies: str
+    query: str = ""
+    referer: str | None = None
 
 
 @dataclass
@@ -165,9 +168,21 @@ class LiveApp:
                 origin=environ.get("HTTP_ORIGIN"),
                 fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
                 cookies=environ.get("HTTP_COOKIE", ""),
+                query=environ.get("QUERY_STRING", ""),
+                referer=environ.get("HTTP_REFERER"),
             )
         )
         return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def module_smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) for the module's app: name ``module_smtp.url`` as its
+    ``BASTION_MAIL_URL`` in ``server_config``, and read what arrived with a ``Mailbox``."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

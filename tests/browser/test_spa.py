@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.account_helpers import Mailbox
 from tests.browser.conftest import (
     REAL_DIST,
     TIMEOUT_MS,
@@ -23,6 +24,7 @@ from tests.browser.conftest import (
     sign_in_with_form,
 )
 from tests.conftest import PASSWORD
+from tests.smtp import SmtpServer
 
 SESSION_EXPIRED = "Your session has expired. Please sign in again."
 CREATE_ARTICLES = """async ([count, prefix]) => {
@@ -42,16 +44,21 @@ CREATE_ARTICLES = """async ([count, prefix]) => {
 
 
 @pytest.fixture(scope="module")
-def server_config() -> dict[str, Any]:
+def server_config(module_smtp: SmtpServer) -> dict[str, Any]:
     missing = [p for p in ("index.html", ".vite/manifest.json") if not (REAL_DIST / p).is_file()]
     assert not missing, (
         f"the SPA is not built ({', '.join(missing)} missing in {REAL_DIST}): "
         "run `npm ci && npm run build` in web/ (make test does this)"
     )
-    return {"SPA_DIST": str(REAL_DIST)}
+    # The newcomer meets the default: an account is used once its address is confirmed.
+    return {
+        "SPA_DIST": str(REAL_DIST),
+        "BASTION_EMAIL_CONFIRMATION": "required",
+        "BASTION_MAIL_URL": module_smtp.url,
+    }
 
 
-def test_the_newcomers_path(page: Page, live: LiveApp) -> None:
+def test_the_newcomers_path(page: Page, live: LiveApp, module_smtp: SmtpServer) -> None:
     name = f"newcomer{uuid.uuid4().hex[:8]}"
     page.goto(live.url("/"))
     expect(page).to_have_url(live.url("/login"))
@@ -64,6 +71,15 @@ def test_the_newcomers_path(page: Page, live: LiveApp) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     screenshot(page, "spa-register")
     page.get_by_role("button", name="Create account").click()
+
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    screenshot(page, "spa-check-your-email")
+    page.goto(Mailbox(live.app, module_smtp).link(f"{name}@example.com", "/api/auth/confirm/"))
+    expect(page.get_by_role("heading", name="Your email address is confirmed")).to_be_visible()
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Email or username").fill(f"{name}@example.com")  # by email first
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("heading", name="Articles", exact=True)).to_be_visible()
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
@@ -82,7 +98,7 @@ def test_the_newcomers_path(page: Page, live: LiveApp) -> None:
 
     page.get_by_label("Email or username").fill(name)  # by username this time
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Articles", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="New article").click()

@@ -7,6 +7,9 @@ import { matchRoute, type Route } from "./routes";
 
 export const SESSION_EXPIRED = "Your session has expired. Please sign in again.";
 
+/** Pages for someone who is not signed in: a signed-in visitor goes to the articles instead. */
+const SIGNED_OUT_ONLY = new Set<string>(["login", "register", "code-sign-in", "check-email"]);
+
 type Boot = { kind: "starting" } | { kind: "unreachable" } | { kind: "ready" };
 
 export function App() {
@@ -44,7 +47,7 @@ export function App() {
     if (boot.kind !== "ready") return;
     if (!user && !route.public) {
       navigate(`/login?next=${encodeURIComponent(location.path + location.search)}`, { replace: true });
-    } else if (user && (route.name === "login" || route.name === "register")) {
+    } else if (user && SIGNED_OUT_ONLY.has(route.name)) {
       navigate("/", { replace: true });
     }
   }, [boot.kind, user, route.name, route.public, location.path, location.search, navigate]);
@@ -85,6 +88,11 @@ export function App() {
               <li>
                 <Link to="/new" aria-current={route.name === "new" ? "page" : undefined}>
                   New article
+                </Link>
+              </li>
+              <li>
+                <Link to="/account" aria-current={route.name === "account" ? "page" : undefined}>
+                  Your account
                 </Link>
               </li>
             </ul>

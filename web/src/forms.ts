@@ -18,6 +18,8 @@ const MESSAGES: Record<string, string> = {
   account_disabled: SIGN_IN.account_disabled,
   csrf_failed: SIGN_IN.csrf_failed,
   rate_limited: SIGN_IN.rate_limited,
+  email_unconfirmed: SIGN_IN.email_unconfirmed,
+  invalid_code: SIGN_IN.invalid_code,
   forbidden: "You are not allowed to do this.",
   not_found: "This article no longer exists.",
 };

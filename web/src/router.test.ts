@@ -20,12 +20,17 @@ describe("routes", () => {
     expect([route.name, route.params]).toEqual([name, params]);
   });
 
-  it("marks sign-in, register and not-found public, everything else private", () => {
-    const publicNames = ["/", "/new", "/articles/1", "/articles/1/edit", "/login", "/register", "/nowhere"]
-      .map(matchRoute)
-      .filter((route) => route.public)
-      .map((route) => route.name);
-    expect(publicNames).toEqual(["login", "register", "not-found"]);
+  it("marks sign-in, register, the mail links' pages and not-found public, everything else private", () => {
+    const paths = [
+      "/", "/new", "/articles/1", "/articles/1/edit", "/account", "/login", "/login/code", "/register",
+      "/check-email", "/confirmed", "/confirm-error", "/forgot-password", "/reset-password",
+      "/reset-password-error", "/email-changed", "/email-change-error", "/login-error", "/nowhere",
+    ];
+    const publicNames = paths.map(matchRoute).filter((route) => route.public).map((route) => route.name);
+    expect(publicNames).toEqual([
+      "login", "code-sign-in", "register", "check-email", "confirmed", "confirm-error", "forgot-password",
+      "reset-password", "reset-password-error", "email-changed", "email-change-error", "login-error", "not-found",
+    ]);
   });
 
   it("tells the server every route, with its pattern and whether it is public", () => {
@@ -35,8 +40,19 @@ describe("routes", () => {
         { name: "new", pattern: "/new", public: false },
         { name: "article", pattern: "/articles/:id", public: false },
         { name: "edit", pattern: "/articles/:id/edit", public: false },
+        { name: "account", pattern: "/account", public: false },
         { name: "login", pattern: "/login", public: true },
+        { name: "code-sign-in", pattern: "/login/code", public: true },
         { name: "register", pattern: "/register", public: true },
+        { name: "check-email", pattern: "/check-email", public: true },
+        { name: "confirmed", pattern: "/confirmed", public: true },
+        { name: "confirm-error", pattern: "/confirm-error", public: true },
+        { name: "forgot-password", pattern: "/forgot-password", public: true },
+        { name: "reset-password", pattern: "/reset-password", public: true },
+        { name: "reset-password-error", pattern: "/reset-password-error", public: true },
+        { name: "email-changed", pattern: "/email-changed", public: true },
+        { name: "email-change-error", pattern: "/email-change-error", public: true },
+        { name: "login-error", pattern: "/login-error", public: true },
       ],
     });
   });
@@ -48,6 +64,8 @@ describe("routes", () => {
     ["/\\evil.example", "/"],
     ["https://evil.example", "/"],
     ["/login?next=/x", "/"],
+    ["/login/code", "/"],
+    ["/account", "/account"],
   ])("safeNext(%s) = %s", (next, expected) => {
     expect(safeNext(next)).toBe(expected);
   });

@@ -111,6 +111,8 @@ export function Link({ to, onClick, target, ...rest }: LinkProps) {
 /** A `next` target after sign-in: only a path inside the app, never another site. */
 export function safeNext(next: string | null): string {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.includes("\\")) return "/";
-  if (next === "/login" || next.startsWith("/login?") || next.startsWith("/register")) return "/";
+  if (next === "/login" || next.startsWith("/login?") || next.startsWith("/login/") || next.startsWith("/register")) {
+    return "/";
+  }
   return next;
 }

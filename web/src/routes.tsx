@@ -2,15 +2,29 @@
 // page switch, and its `public` flag both the client-side guard and the server, which reads the
 // public routes from dist/.vite/routes.json (written from this table by `vite build`).
 import { lazy, type ReactNode } from "react";
+import { CheckEmailPage } from "./pages/CheckEmailPage";
+import { CodeSignInPage } from "./pages/CodeSignInPage";
+import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
+import {
+  ConfirmedPage,
+  ConfirmErrorPage,
+  EmailChangedPage,
+  EmailChangeErrorPage,
+  LoginErrorPage,
+  ResetErrorPage,
+} from "./pages/LinkPages";
 import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { RegisterPage } from "./pages/RegisterPage";
+import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 
 // The signed-in part of the app is split into its own chunks: the server hands them only to a
-// signed-in browser, while the shell (this file, sign-in, register) is public.
+// signed-in browser, while the shell (this file, sign-in, register, and the pages that mail links
+// lead to, which a person opens before signing in) is public, so it is imported statically.
 const ArticleListPage = lazy(() => import("./pages/ArticleListPage"));
 const ArticlePage = lazy(() => import("./pages/ArticlePage"));
 const ArticleFormPage = lazy(() => import("./pages/ArticleFormPage"));
+const AccountPage = lazy(() => import("./pages/AccountPage"));
 
 /** `/articles/:id/edit` → "id": the names of a pattern's parameters. */
 type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
@@ -46,8 +60,20 @@ export const ROUTES = [
   route("new", "/new", () => <ArticleFormPage key="new" />, { public: false }),
   route("article", "/articles/:id", ({ id }) => <ArticlePage key={id} id={id} />, { public: false }),
   route("edit", "/articles/:id/edit", ({ id }) => <ArticleFormPage key={`edit-${id}`} id={id} />, { public: false }),
+  route("account", "/account", () => <AccountPage />, { public: false }),
   route("login", "/login", () => <LoginPage />, { public: true }),
+  route("code-sign-in", "/login/code", () => <CodeSignInPage />, { public: true }),
   route("register", "/register", () => <RegisterPage />, { public: true }),
+  route("check-email", "/check-email", () => <CheckEmailPage />, { public: true }),
+  // Where the server's mail links redirect (issue 10's default BASTION_*_VIEW paths).
+  route("confirmed", "/confirmed", () => <ConfirmedPage />, { public: true }),
+  route("confirm-error", "/confirm-error", () => <ConfirmErrorPage />, { public: true }),
+  route("forgot-password", "/forgot-password", () => <ForgotPasswordPage />, { public: true }),
+  route("reset-password", "/reset-password", () => <ResetPasswordPage />, { public: true }),
+  route("reset-password-error", "/reset-password-error", () => <ResetErrorPage />, { public: true }),
+  route("email-changed", "/email-changed", () => <EmailChangedPage />, { public: true }),
+  route("email-change-error", "/email-change-error", () => <EmailChangeErrorPage />, { public: true }),
+  route("login-error", "/login-error", () => <LoginErrorPage />, { public: true }),
 ] as const;
 
 /** Any path that no route matches: the not-found page, which anyone may see. */

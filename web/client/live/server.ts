@@ -30,7 +30,8 @@ export async function startServer(): Promise<LiveServer> {
   const newsroom = process.env.NEWSROOM_BIN ?? join(REPO, ".venv/bin/newsroom");
   const child: ChildProcess = spawn(newsroom, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
     cwd: REPO,
-    env: { ...process.env, APP_ENV: "development", NEWSROOM_VAR_DIR: varDir },
+    // These tests are about the client's transport: accounts sign in on registering (`optional`).
+    env: { ...process.env, APP_ENV: "development", NEWSROOM_VAR_DIR: varDir, EMAIL_CONFIRMATION: "optional" },
     stdio: ["ignore", "ignore", "pipe"],
     detached: true, // its own process group, so stop() ends the workers too
   });

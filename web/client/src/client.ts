@@ -1,7 +1,22 @@
 import { readCookie, documentCookies } from "./cookies";
 import { ApiError, toProblem } from "./errors";
 import { Emitter } from "./events";
-import type { LoginInput, RegisterInput, Registered, SessionState, SignedIn, TokenInput, TokenPair, User } from "./types";
+import type {
+  Accepted,
+  Confirmed,
+  Done,
+  LoginInput,
+  Reauthenticated,
+  RegisterInput,
+  RegisterResult,
+  SessionList,
+  SessionsEnded,
+  SessionState,
+  SignedIn,
+  TokenInput,
+  TokenPair,
+  User,
+} from "./types";
 
 /**
  * The two kinds of client Bastion serves. `browser`: the HttpOnly session cookie plus a CSRF
@@ -60,6 +75,15 @@ export interface ClientEvents {
 }
 
 const UNSAFE = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
+
+// 401s that name the next step for a caller who is still signed in (a wrong current password on
+// change password or email, a stale sign-in before ending another device): not an expiry.
+const STILL_SIGNED_IN = new Set(["invalid_credentials", "reauth_required", "sign_in_pending"]);
+
+/** Whether a register answer is the `202` "check your email" one (nobody is signed in yet). */
+export function awaitsConfirmation(result: RegisterResult): result is Exclude<RegisterResult, { user: unknown }> {
+  return !("user" in result);
+}
 
 function hasInvalidTokenChallenge(headers: Headers): boolean {
   const challenge = headers.get("WWW-Authenticate") ?? "";
@@ -192,7 +216,9 @@ export class BastionClient {
   ): ApiResponse<T> {
     if ("value" in outcome) return outcome.value;
     const error = outcome.error;
-    if (error instanceof ApiError && error.status === 401 && !options.credentials) this.expire(error);
+    if (error instanceof ApiError && error.status === 401 && !options.credentials && !STILL_SIGNED_IN.has(error.code)) {
+      this.expire(error);
+    }
     throw error;
   }
 
@@ -345,12 +371,103 @@ export class BastionClient {
       this.setUser(data.user);
       return data;
     },
-    register: async (input: RegisterInput): Promise<Registered> => {
-      const { data } = await this.request<Registered>("POST", "/api/auth/register", {
+    /**
+     * `POST /api/auth/register`. With email confirmation `required` (the server's default) it
+     * resolves with `{status: "confirmation_sent"}` and nobody is signed in (test it with
+     * `awaitsConfirmation`); with `optional`/`off`, with the signed-in user and session.
+     */
+    register: async (input: RegisterInput): Promise<RegisterResult> => {
+      const { data } = await this.request<RegisterResult>("POST", "/api/auth/register", {
         body: input,
         credentials: true,
       });
+      if (!awaitsConfirmation(data)) this.setUser(data.user);
+      return data;
+    },
+    /** `POST /api/auth/confirm`: confirm the email with the token from the mail's link (no sign-in). */
+    confirm: async (token: string): Promise<Confirmed> => {
+      const { data } = await this.request<Confirmed>("POST", "/api/auth/confirm", {
+        body: { token },
+        credentials: true,
+      });
+      return data;
+    },
+    /** `POST /api/auth/confirm/resend`: 202 whether or not the address has an account. */
+    resendConfirmation: async (email: string): Promise<Accepted> => {
+      const { data } = await this.request<Accepted>("POST", "/api/auth/confirm/resend", {
+        body: { email },
+        credentials: true,
+      });
+      return data;
+    },
+    /** `POST /api/auth/password/forgot`: mails a reset link; 202 whether or not the address has an account. */
+    forgotPassword: async (email: string): Promise<Accepted> => {
+      const { data } = await this.request<Accepted>("POST", "/api/auth/password/forgot", {
+        body: { email },
+        credentials: true,
+      });
+      return data;
+    },
+    /**
+     * `POST /api/auth/password/reset`: set a new password with the mail's token. It ends every
+     * session of the user (this browser's too, if it was theirs) and does not sign in.
+     */
+    resetPassword: async (token: string, password: string): Promise<Done> => {
+      const { data } = await this.request<Done>("POST", "/api/auth/password/reset", {
+        body: { token, password },
+        credentials: true,
+      });
+      return data;
+    },
+    /** `POST /api/auth/password/change` (signed in): ends every other session; this one stays. */
+    changePassword: async (currentPassword: string, newPassword: string): Promise<Done> => {
+      const { data } = await this.request<Done>("POST", "/api/auth/password/change", {
+        body: { current_password: currentPassword, new_password: newPassword },
+      });
+      return data;
+    },
+    /** `POST /api/auth/email/change` (signed in): mails a link to the new address; 202. */
+    changeEmail: async (email: string, password: string): Promise<Accepted> => {
+      const { data } = await this.request<Accepted>("POST", "/api/auth/email/change", { body: { email, password } });
+      return data;
+    },
+    /** `POST /api/auth/code/request`: mails a 6-digit sign-in code; 202 whether or not the account exists. */
+    requestCode: async (identity: string): Promise<Accepted> => {
+      const { data } = await this.request<Accepted>("POST", "/api/auth/code/request", {
+        body: { identity },
+        credentials: true,
+      });
+      return data;
+    },
+    /**
+     * `POST /api/auth/code/verify`: sign in with the mailed code, exactly like `login` (browser
+     * mode). App clients use `token.obtain({ identity, code })` instead.
+     */
+    verifyCode: async (identity: string, code: string, options: { remember?: boolean } = {}): Promise<SignedIn> => {
+      const { data } = await this.request<SignedIn>("POST", "/api/auth/code/verify", {
+        body: options.remember === undefined ? { identity, code } : { identity, code, remember: options.remember },
+        credentials: true,
+      });
       this.setUser(data.user);
+      return data;
+    },
+    /** `POST /api/auth/reauth`: confirm the password, so that sensitive calls work for a while. */
+    reauthenticate: async (password: string): Promise<Reauthenticated> => {
+      const { data } = await this.request<Reauthenticated>("POST", "/api/auth/reauth", { body: { password } });
+      return data;
+    },
+    /** `GET /api/auth/sessions`: the user's signed-in devices, the current one marked. */
+    sessions: async (signal?: AbortSignal): Promise<SessionList> => {
+      const { data } = await this.request<SessionList>("GET", "/api/auth/sessions", { signal });
+      return data;
+    },
+    /** `DELETE /api/auth/sessions/{id}`: sign one device out (another one needs a recent sign-in). */
+    endSession: async (id: string): Promise<void> => {
+      await this.request<undefined>("DELETE", `/api/auth/sessions/${encodeURIComponent(id)}`);
+    },
+    /** `DELETE /api/auth/sessions`: sign out every other device (needs a recent sign-in). */
+    endOtherSessions: async (): Promise<SessionsEnded> => {
+      const { data } = await this.request<SessionsEnded>("DELETE", "/api/auth/sessions");
       return data;
     },
     /** Sign out: ends the server-side session (in app mode, the token's session). */
@@ -370,7 +487,10 @@ export class BastionClient {
   // ---- app clients: tokens -----------------------------------------------------------------
 
   readonly token = {
-    /** `POST /api/token`: exchange a password for an access + refresh token pair (in memory). */
+    /**
+     * `POST /api/token`: exchange a password, or a sign-in code from the mail
+     * (`{ identity, code }`), for an access + refresh token pair (kept in memory).
+     */
     obtain: async (input: TokenInput): Promise<TokenPair> => {
       const { data } = await this.request<TokenPair>("POST", "/api/token", {
         body: input,

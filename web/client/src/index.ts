@@ -1,4 +1,4 @@
-export { BastionClient, createClient } from "./client";
+export { awaitsConfirmation, BastionClient, createClient } from "./client";
 export type {
   ApiResponse,
   ClientEvents,

@@ -10,6 +10,7 @@ interface FieldProps {
   type?: "text" | "email" | "password";
   multiline?: boolean;
   autoComplete?: string;
+  inputMode?: "numeric" | "email";
   required?: boolean;
   inputRef?: Ref<HTMLInputElement & HTMLTextAreaElement>;
 }
@@ -28,6 +29,7 @@ export function Field({
   type = "text",
   multiline = false,
   autoComplete,
+  inputMode,
   required = false,
   inputRef,
 }: FieldProps) {
@@ -54,7 +56,7 @@ export function Field({
       {multiline ? (
         <textarea {...common} ref={inputRef} rows={14} />
       ) : (
-        <input {...common} ref={inputRef} type={type} autoComplete={autoComplete} />
+        <input {...common} ref={inputRef} type={type} autoComplete={autoComplete} inputMode={inputMode} />
       )}
       {error && (
         <p id={errorId} className="field-error">

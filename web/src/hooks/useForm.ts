@@ -17,6 +17,8 @@ export interface SubmitOptions<F extends string> {
   action: (values: Record<F, string>) => Promise<void>;
   /** A failure the page shows in its own way (true: handled), before the generic alert. */
   onError?: (error: unknown) => boolean | void;
+  /** After success the form stays busy (the page navigates away) unless this is false. */
+  busyAfterSuccess?: boolean;
 }
 
 /** What a `<Field>` needs for one field of the form. */
@@ -72,7 +74,7 @@ export function useForm<F extends string>({ fields, labels, initial }: FormOptio
     setErrors({});
   }, []);
 
-  function handleSubmit({ validate, action, onError }: SubmitOptions<F>) {
+  function handleSubmit({ validate, action, onError, busyAfterSuccess = true }: SubmitOptions<F>) {
     return async (event: FormEvent) => {
       event.preventDefault();
       if (busy) return;
@@ -85,6 +87,7 @@ export function useForm<F extends string>({ fields, labels, initial }: FormOptio
       clear();
       try {
         await action(values);
+        if (!busyAfterSuccess) setBusy(false);
       } catch (error) {
         setBusy(false);
         if (onError?.(error)) return;

@@ -1,9 +1,12 @@
 import { useState } from "react";
+import { isApiError } from "@bastion/client";
+import { EmailRequestForm } from "../components/EmailRequestForm";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
 import { PageHeading } from "../components/PageHeading";
 import { useApi, useSession } from "../context";
 import { useForm } from "../hooks/useForm";
+import { resendSent } from "../link-errors";
 import { Link, safeNext, useRouter, useSearchParams } from "../router";
 import SIGN_IN from "../signin-wording.json";
 
@@ -15,6 +18,9 @@ export function LoginPage() {
   const { navigate } = useRouter();
   const params = useSearchParams();
   const [remember, setRemember] = useState(false);
+  // The right password for an address not confirmed yet (403 email_unconfirmed): the way on is
+  // the mail's link, so the page offers a new one for that address.
+  const [unconfirmed, setUnconfirmed] = useState<{ email: string } | null>(null);
   const form = useForm({
     fields: FIELDS,
     labels: { identity: SIGN_IN.identity, password: SIGN_IN.password },
@@ -27,16 +33,41 @@ export function LoginPage() {
       ...(password ? {} : { password: "Enter your password." }),
     }),
     action: async ({ identity, password }) => {
+      setUnconfirmed(null);
       await api.auth.login({ identity: identity.trim(), password, remember });
       navigate(safeNext(params.get("next")), { replace: true });
     },
-    onError: () => form.setValue("password", ""),
+    onError: (error) => {
+      form.setValue("password", "");
+      if (isApiError(error) && error.code === "email_unconfirmed") {
+        const identity = form.values.identity.trim();
+        setUnconfirmed({ email: identity.includes("@") ? identity : "" });
+        return true;
+      }
+      return false;
+    },
   });
 
   return (
     <div className="signin">
       <PageHeading>{SIGN_IN.heading}</PageHeading>
       {form.message && <FormAlert message={form.message} fieldMessages={form.fieldMessages} />}
+      {unconfirmed && (
+        <section aria-labelledby="unconfirmed-heading" className="unconfirmed">
+          <div role="alert" className="form-alert">
+            <h2 id="unconfirmed-heading">Confirm your email address</h2>
+            <p>{SIGN_IN.email_unconfirmed} No mail, or an old one? Ask for a new link below.</p>
+          </div>
+          <EmailRequestForm
+            id="resend"
+            initialEmail={unconfirmed.email}
+            submit="Send a new link"
+            send={(email) => api.auth.resendConfirmation(email)}
+            sent={resendSent}
+            autoFocus
+          />
+        </section>
+      )}
       <form
         className="form"
         noValidate
@@ -63,6 +94,12 @@ export function LoginPage() {
           </button>
         </div>
       </form>
+      <p>
+        <Link to="/forgot-password">{SIGN_IN.forgot_password}</Link>
+      </p>
+      <p>
+        <Link to="/login/code">{SIGN_IN.code_link}</Link>
+      </p>
       <p>
         {SIGN_IN.new_here} <Link to="/register">{SIGN_IN.register_link}</Link>
       </p>

@@ -1,6 +1,7 @@
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
 import { PageHeading } from "../components/PageHeading";
+import { awaitsConfirmation } from "@bastion/client";
 import { useApi } from "../context";
 import type { FieldErrors } from "../forms";
 import { useForm } from "../hooks/useForm";
@@ -30,8 +31,10 @@ export function RegisterPage() {
       return missing;
     },
     action: async ({ email, username, password }) => {
-      await api.auth.register({ email: email.trim(), username: username.trim(), password });
-      navigate("/", { replace: true });
+      const result = await api.auth.register({ email: email.trim(), username: username.trim(), password });
+      // Confirmation required (the default): nobody is signed in until the mail's link is opened.
+      if (awaitsConfirmation(result)) navigate(`/check-email?email=${encodeURIComponent(email.trim())}`, { replace: true });
+      else navigate("/", { replace: true });
     },
   });
 
