@@ -11,6 +11,13 @@ from .config import Settings
 NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
+def has_header(response: Response, name: str) -> bool:
+    """Whether ``response`` carries ``name``; werkzeug's ``in`` raises and catches a KeyError
+    for every absent name, which costs more than looking through a response's few headers."""
+    wanted = name.lower()
+    return any(key.lower() == wanted for key, _value in response.headers)
+
+
 def _security_headers(response: Response, settings: Settings) -> list[tuple[str, str]]:
     # Browsers must not guess a content type: an upload must never run as a script.
     headers = [("X-Content-Type-Options", "nosniff")]
@@ -55,7 +62,7 @@ def apply_cache_policy(response: Response, path: str, settings: Settings) -> Res
 
     A view that sets ``Cache-Control`` itself (the JWKS, the docs' assets) keeps its choice.
     """
-    if "Cache-Control" in response.headers:
+    if has_header(response, "Cache-Control"):
         return response
     is_api = path == settings.api_prefix or path.startswith(settings.api_prefix + "/")
     if is_api or response.mimetype == "application/problem+json":
