@@ -11,8 +11,11 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
+from flask_bastion import current_bastion
 from flask_bastion.testing import SignedIn
+from newsroom.flows import articles as article_flows
 from tests.conftest import AppFactory
 from tests.newsroom_helpers import T0, insert_articles, member
 from tests.problems import invalid
@@ -53,6 +56,7 @@ def test_first_page(alice: SignedIn, newest_first: list[int]) -> None:
         "per_page": 20,
         "total": 45,
         "pages": 3,
+        "total_is_estimate": False,
     }
     assert ids(response) == newest_first[:20]
     assert body["items"][0] == {
@@ -103,7 +107,14 @@ def test_a_page_past_the_end_is_empty_not_an_error(
 ) -> None:
     response = alice.get("/api/articles?per_page=20&page=9")
     assert response.status_code == 200
-    assert response.json == {"items": [], "page": 9, "per_page": 20, "total": 45, "pages": 3}
+    assert response.json == {
+        "items": [],
+        "page": 9,
+        "per_page": 20,
+        "total": 45,
+        "pages": 3,
+        "total_is_estimate": False,
+    }
     assert links(response) == {
         "first": "/api/articles?per_page=20&page=1",
         "prev": "/api/articles?per_page=20&page=3",
@@ -114,7 +125,14 @@ def test_a_page_past_the_end_is_empty_not_an_error(
 def test_an_empty_list(alice: SignedIn) -> None:
     response = alice.get("/api/articles")
     assert response.status_code == 200
-    assert response.json == {"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 0}
+    assert response.json == {
+        "items": [],
+        "page": 1,
+        "per_page": 20,
+        "total": 0,
+        "pages": 0,
+        "total_is_estimate": False,
+    }
     assert links(response) == {
         "first": "/api/articles?page=1",
         "last": "/api/articles?page=1",
@@ -230,7 +248,14 @@ def test_filter_by_author_ignores_case(app: Flask, alice: SignedIn) -> None:
         assert response.json["total"] == 2
     assert ids(alice.get("/api/articles?author=alice")) == list(reversed(mine))
     nobody = alice.get("/api/articles?author=nobody")
-    assert nobody.json == {"items": [], "page": 1, "per_page": 20, "total": 0, "pages": 0}
+    assert nobody.json == {
+        "items": [],
+        "page": 1,
+        "per_page": 20,
+        "total": 0,
+        "pages": 0,
+        "total_is_estimate": False,
+    }
 
 
 def test_search_title_and_body(app: Flask, alice: SignedIn) -> None:
@@ -444,3 +469,33 @@ def test_the_longest_search_matches_exactly(app: Flask, alice: SignedIn) -> None
     response = alice.get(f"/api/articles?q={quote('%' * 200)}")
     assert response.status_code == 200
     assert ids(response) == [wanted]
+
+
+@pytest.mark.postgres
+def test_a_huge_unfiltered_list_labels_its_total_an_estimate(
+    app: Flask, alice: SignedIn, newest_first: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From EXACT_TOTAL_LIMIT rows on, page mode's total is PostgreSQL's estimate, not a COUNT
+    (a COUNT over 1M rows takes a second); filtered lists stay exact."""
+    monkeypatch.setattr(article_flows, "EXACT_TOTAL_LIMIT", 40)  # 45 articles: "huge"
+    monkeypatch.setattr(article_flows, "ESTIMATE_MAX_AGE", 0.0)
+    with app.app_context(), current_bastion().db.engine.connect() as conn:
+        conn.execute(text("ANALYZE articles"))  # what autovacuum does on its own, now
+        conn.commit()
+    response = alice.get("/api/articles?per_page=20&page=2")
+    assert response.status_code == 200
+    body = response.json
+    assert body["total_is_estimate"] is True
+    assert body["total"] == 45  # ANALYZE has just counted them all
+    assert body["pages"] == 3
+    assert ids(response) == newest_first[20:40]
+    assert links(response)["last"] == "/api/articles?per_page=20&page=3"
+    filtered = alice.get("/api/articles?per_page=20&author=alice").json
+    assert (filtered["total"], filtered["total_is_estimate"]) == (45, False)
+
+
+def test_a_small_list_counts_its_total_exactly(
+    app: Flask, alice: SignedIn, newest_first: list[int]
+) -> None:
+    body = alice.get("/api/articles?per_page=20").json
+    assert (body["total"], body["total_is_estimate"]) == (45, False)

@@ -7,9 +7,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import flask
 import pytest
 import requests
 from flask import Flask
+from flask.sessions import NullSession
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
@@ -311,3 +313,22 @@ def test_the_development_server_refuses_to_answer_outside_development(
     # Control: in testing, the same server answers.
     testing = app_factory(BASTION_PUBLIC_URL="http://127.0.0.1")
     assert requests.get(served(testing) + "/api/auth/session", timeout=10).status_code == 401
+
+
+# ---- Flask's cookie session stays closed: sign-in lives in bastion's server-side sessions -------
+
+
+def test_flask_cookie_session_is_never_opened_nor_written(app: Flask, auth: Auth) -> None:
+    @app.get("/api/test/flask-session")
+    def flask_session() -> dict[str, str]:
+        assert isinstance(flask.session, NullSession)
+        with pytest.raises(RuntimeError):
+            flask.session["user"] = "mallory"  # refused, never signed into a cookie
+        return {"status": "ok"}
+
+    auth.register()
+    auth.client.set_cookie("session", "forged.cookie.value")
+    response = auth.client.get("/api/test/flask-session")
+    assert response.status_code == 200
+    assert "session" not in set_cookie_names(response)
+    assert auth.client.get("/api/auth/session").status_code == 200  # still signed in

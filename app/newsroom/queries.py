@@ -37,6 +37,7 @@ class NumberedPage(Generic[T]):
     page: int
     per_page: int
     total: int
+    total_is_estimate: bool = False  # total is the database's running estimate, not a COUNT
 
     @property
     def pages(self) -> int:

@@ -71,7 +71,13 @@ class Page(Output, Generic[T]):
 
 
 class ArticlePage(Page[ArticlePublic]):
-    pass
+    total_is_estimate: bool = Field(
+        False,
+        description=(
+            "True when `total` (and so `pages`) is PostgreSQL's running estimate of the table's"
+            " size instead of an exact count: unfiltered lists of 100,000 articles or more."
+        ),
+    )
 
 
 class CursorPage(Output, Generic[T]):

@@ -183,12 +183,18 @@ def _query_value(kind: Any, field: str, text: str) -> Any:
     return text
 
 
-def query_data(model: type[BaseModel]) -> dict[str, Any]:
-    """The request's query string as the dict ``model`` validates (a repeated key: a list)."""
-    kinds = {
+@functools.cache
+def _query_kinds(model: type[BaseModel]) -> dict[str, Any]:
+    """Each query argument's scalar type, worked out once per model (not once per request)."""
+    return {
         (info.alias or name): _scalar_type(info.annotation)
         for name, info in model.model_fields.items()
     }
+
+
+def query_data(model: type[BaseModel]) -> dict[str, Any]:
+    """The request's query string as the dict ``model`` validates (a repeated key: a list)."""
+    kinds = _query_kinds(model)
     data: dict[str, Any] = {}
     for key in request.args:
         values = [_query_value(kinds.get(key), key, v) for v in request.args.getlist(key)]

@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.bench import client, enumeration, wrk
-from tests.bench.server import Server
+from tests.bench.server import Server, bare_flask, resident_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench-results"
@@ -44,6 +44,9 @@ TARGETS: list[tuple[str, str, float, str]] = [
     ("cursor_1m", "latency_ratio", 1.5, "cursor page p50 at 1M <= 1.5 x at 10k"),
     ("login", "argon2_ratio", 1.2, "login p50 <= 1.2 x one Argon2 verify"),
     ("bearer_session", "rps_ratio", 0.5, "bearer GET /api/auth/session >= 0.5 x floor rps"),
+    ("floor", "bare_ratio", 0.85, "GET /api/health >= 0.85 x bare Flask's rps"),
+    ("memory", "memory_ratio", 1.5, "server RSS <= 1.5 x bare Flask's (all processes)"),
+    ("articles_page_1m", "page_latency_ratio", 1.5, "page 1 p50 at 1M <= 1.5 x at 10k"),
 ]
 
 
@@ -72,6 +75,8 @@ class BackendRun:
     rows: dict[str, Row] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     targets: list[dict[str, Any]] = field(default_factory=list)
+    # Resident memory (bytes) of each server's process group, read after the measures.
+    memory: dict[str, int] = field(default_factory=dict)
 
 
 @contextmanager
@@ -127,8 +132,21 @@ def bench_backend(backend: str, args: argparse.Namespace, load: wrk.Load) -> Bac
         app = server.in_process_app()
         seconds = server.seed(app, SMALL, password)
         run.notes.append(f"seeded {SMALL} articles in {seconds:.1f} s")
-        with server.running() as base:
+        workers, threads = server.resolved_workers(), server.resolved_threads()
+        with (
+            bare_flask(workers, threads, RESULTS) as (bare_base, bare_pid),
+            server.running() as base,
+        ):
+            bare_url = f"{bare_base}/api/health"
+            measure(run, "bare_floor", "bare Flask GET /api/health (2nd floor)", bare_url, load)
             bench_with_server(run, base, app, password, load, args, large, server)
+            measure(run, "bare_floor_end", "bare Flask GET /api/health, again", bare_url, load)
+            assert server.pid is not None
+            run.memory = {"server": resident_memory(server.pid), "bare": resident_memory(bare_pid)}
+            run.notes.append(
+                f"resident memory: server {run.memory['server'] / 2**20:.0f} MiB, bare Flask"
+                f" {run.memory['bare'] / 2**20:.0f} MiB ({workers} workers x {threads} threads)"
+            )
         server.dispose(app)
     return run
 
@@ -245,8 +263,14 @@ def floor_rps(run: BackendRun) -> float:
     return statistics.mean(f for f in floors if f)
 
 
+def bare_floor_rps(run: BackendRun) -> float | None:
+    floors = [run.rows[n].rps for n in ("bare_floor", "bare_floor_end") if n in run.rows]
+    return statistics.mean(f for f in floors if f) if floors else None
+
+
 def judge(run: BackendRun) -> None:
     floor = floor_rps(run)
+    bare = bare_floor_rps(run)
     rows = run.rows
     for name, kind, bound, description in TARGETS:
         value: float | None = None
@@ -256,9 +280,15 @@ def judge(run: BackendRun) -> None:
             value = rows["cursor_1m"].p50_ms / rows["cursor_10k"].p50_ms
         elif kind == "argon2_ratio" and "login" in rows and "argon2" in rows:
             value = rows["login"].p50_ms / rows["argon2"].p50_ms
+        elif kind == "bare_ratio" and bare:
+            value = floor / bare
+        elif kind == "memory_ratio" and run.memory.get("bare"):
+            value = run.memory["server"] / run.memory["bare"]
+        elif kind == "page_latency_ratio" and "articles_page_1m" in rows:
+            value = rows["articles_page_1m"].p50_ms / rows["articles_page"].p50_ms
         if value is None:
             verdict = "SKIP"
-        elif kind == "rps_ratio":
+        elif kind in ("rps_ratio", "bare_ratio"):
             verdict = "PASS" if value >= bound else "FAIL"
         else:
             verdict = "PASS" if value <= bound else "FAIL"
@@ -275,7 +305,10 @@ def judge(run: BackendRun) -> None:
 def print_report(runs: list[BackendRun]) -> None:
     for run in runs:
         floor = floor_rps(run)
+        bare = bare_floor_rps(run)
         print(f"\n{run.backend}: {run.articles:,} articles; floor {floor:.0f} req/s (mean of 2)")
+        if bare:
+            print(f"  bare Flask floor {bare:.0f} req/s (mean of 2): health at {floor / bare:.2f}")
         print(f"  {'measure':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}  load")
         for row in run.rows.values():
             rps = f"{row.rps:9.0f}" if row.rps is not None else f"{'':>9}"
@@ -305,6 +338,8 @@ def write_json(runs: list[BackendRun], args: argparse.Namespace, load: wrk.Load)
             run.backend: {
                 "articles": run.articles,
                 "floor_rps": floor_rps(run),
+                "bare_floor_rps": bare_floor_rps(run),
+                "memory": run.memory,
                 "rows": {name: row.__dict__ for name, row in run.rows.items()},
                 "targets": run.targets,
                 "notes": run.notes,

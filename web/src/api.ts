@@ -7,7 +7,7 @@ type Schemas = components["schemas"];
 /** An article: {id, title, body, author: {id, username}, created_at, updated_at}. */
 export type Article = Schemas["ArticlePublic"];
 export type ArticleCreate = Schemas["ArticleCreate"];
-/** A page of articles: {items, page, per_page, total, pages}. */
+/** A page of articles: {items, page, per_page, total, pages, total_is_estimate}. */
 export type ArticlePage = Schemas["ArticlePage"];
 /** `GET /api/articles` in page mode: page, per_page, author, q, sort (an allowlisted order). */
 export type ArticleQuery = Omit<Schemas["ArticleListQuery"], "cursor">;

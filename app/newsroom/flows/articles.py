@@ -8,10 +8,11 @@ query plus one COUNT, with no ORM object graph in between. The flows hand back p
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -25,9 +26,11 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from flask_bastion import Principal
@@ -73,8 +76,9 @@ _ORDER = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Author:
+# Named tuples, not frozen dataclasses: a list page builds 20 of each, and a frozen dataclass's
+# __init__ (one object.__setattr__ per field) cost 40 us a page here against 16 us for these.
+class Author(NamedTuple):
     id: int
     username: str
 
@@ -91,8 +95,7 @@ class Revision:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
+class StoredArticle(NamedTuple):
     """An article as stored, at the version it was read or written at."""
 
     id: int
@@ -116,14 +119,18 @@ class CursorPage:
     next_cursor: str | None
 
 
+# Rows are unpacked by position, in the order of _RETURNING and _COLUMNS: a Row's attribute
+# access costs ten times its unpacking (70 us against 7 us for a page of 20 here).
 def _article(row: Record, author: Author) -> StoredArticle:
-    return StoredArticle(
-        row.id, row.title, row.body, author, row.created_at, row.updated_at, row.version
-    )
+    article_id, title, body, created_at, updated_at, version = row
+    return StoredArticle(article_id, title, body, author, created_at, updated_at, version)
 
 
 def _read(row: Record) -> StoredArticle:
-    return _article(row, Author(row.author_id, row.username))
+    article_id, title, body, created_at, updated_at, version, author_id, username = row
+    return StoredArticle(
+        article_id, title, body, Author(author_id, username), created_at, updated_at, version
+    )
 
 
 def _revision(row: Record) -> Revision:
@@ -188,6 +195,45 @@ def _filter_params(query: ArticleListQuery) -> dict[str, Any]:
     return params
 
 
+# An exact total is a COUNT over every row it counts: 1.2 s at 1M articles on PostgreSQL. From
+# this many rows on, an unfiltered page's total is PostgreSQL's running estimate of the table's
+# live rows (kept by its statistics as rows are written), and the answer says so.
+EXACT_TOTAL_LIMIT = 100_000
+# The estimate is read at most this often per process (seconds): it only decides which side of
+# the limit the table is on, and it is not exact anyway.
+ESTIMATE_MAX_AGE = 5.0
+_ESTIMATE = text("SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = to_regclass(:name)")
+_estimate_cache: dict[str, tuple[float, int]] = {}
+
+
+def _estimated_rows(conn: Connection) -> int | None:
+    """PostgreSQL's running count of live articles, at most ESTIMATE_MAX_AGE old; None elsewhere."""
+    if conn.dialect.name != "postgresql":
+        return None
+    # Keyed by the URL (database, and schema in its options): tests keep several side by side.
+    key = str(conn.engine.url)
+    cached = _estimate_cache.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < ESTIMATE_MAX_AGE:
+        return cached[1]
+    estimate = int(conn.execute(_ESTIMATE, {"name": _a.name}).scalar() or 0)
+    _estimate_cache[key] = (now, estimate)
+    return estimate
+
+
+def _total(conn: Connection, count: Select[Any], params: dict[str, Any]) -> tuple[int, bool]:
+    """The list's total, and whether it is an estimate (unfiltered, huge, on PostgreSQL only).
+
+    A filtered list is always counted exactly: the database's statistics count the table, not
+    the rows a filter keeps.
+    """
+    if not params:
+        estimate = _estimated_rows(conn)
+        if estimate is not None and estimate >= EXACT_TOTAL_LIMIT:
+            return estimate, True
+    return conn.execute(count, params).scalar_one(), False
+
+
 def list_page(db: Session, query: ArticleListQuery) -> NumberedPage[StoredArticle]:
     """One numbered page; a page past the last one is empty, not an error."""
     count, page_stmt = _page_statements(query.sort, bool(query.author), bool(query.q))
@@ -195,12 +241,15 @@ def list_page(db: Session, query: ArticleListQuery) -> NumberedPage[StoredArticl
     # Core statements on the unit of work's own connection: the list is the hottest read, and
     # the ORM's execution layer adds to it for rows it would not map anyway.
     conn = db.connection()
-    total = conn.execute(count, params).scalar_one()
+    total, estimated = _total(conn, count, params)
     offset = offset_of(query.page, query.per_page)
     rows: Sequence[Record] = ()
+    # Past the total (even an estimated one) the page is empty without asking: an OFFSET deep
+    # into a huge table reads every row it skips, so a far page number must cost nothing.
     if offset < total:
         rows = conn.execute(page_stmt, {**params, "limit": query.per_page, "offset": offset}).all()
-    return NumberedPage([_read(row) for row in rows], query.page, query.per_page, total)
+    items = [_read(row) for row in rows]
+    return NumberedPage(items, query.page, query.per_page, total, estimated)
 
 
 def _invalid(field: str, code: str, message: str) -> ValidationFailed:

@@ -648,6 +648,12 @@ export interface components {
             per_page: number;
             /** Total */
             total: number;
+            /**
+             * Total Is Estimate
+             * @description True when `total` (and so `pages`) is PostgreSQL's running estimate of the table's size instead of an exact count: unfiltered lists of 100,000 articles or more.
+             * @default false
+             */
+            total_is_estimate?: boolean;
         };
         /** ArticlePublic */
         ArticlePublic: {

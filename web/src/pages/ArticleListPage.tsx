@@ -88,7 +88,8 @@ function ArticleList({ result, author, page }: { result: ArticlePage; author: st
   return (
     <>
       <p className="summary">
-        Showing {first}–{last} of {result.total} {result.total === 1 ? "article" : "articles"}
+        Showing {first}–{last} of {result.total_is_estimate ? "about " : ""}
+        {result.total} {result.total === 1 ? "article" : "articles"}
         {result.pages > 1 ? ` (page ${result.page} of ${result.pages})` : ""}.
       </p>
       <ul className="article-list" aria-label="Articles">
