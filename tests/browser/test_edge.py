@@ -67,6 +67,11 @@ def test_private_chunks_reach_the_browser_only_once_it_signs_in(
     page.get_by_role("button", name="Sign in").click()
     # Argon2 at production cost on a busy CI machine: more than the usual 10 s allowance.
     expect(page.get_by_text("Signed in as edgar")).to_be_visible(timeout=30_000)
+    # The shell says who is signed in before the page's lazy chunk has arrived: wait for it.
+    for _ in range(100):
+        if loaded:
+            break
+        page.wait_for_timeout(100)
     assert loaded and all(status == 200 for _, status in loaded), loaded
 
     page.get_by_role("button", name="Sign out").click()
