@@ -7,11 +7,8 @@ both passes (the binaries are on every machine that runs the suite; missing ones
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -31,85 +28,32 @@ from flask_bastion.errors import is_outage
 from flask_bastion.models import Base
 from newsroom import create_app
 from tests.conftest import Auth, config_for_tests
+from tests.servers import free_port
+from tests.soak.services import Postgres
 
 # An outage must answer well inside a client's patience: a refused connection in well under
 # the connect timeout, with room for a slow shared machine.
 BOUND = 3.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Postgres:
-    """A PostgreSQL cluster of its own in a temporary directory, owned by the postgres user."""
-
-    def __init__(self) -> None:
-        versions = sorted(
-            glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2])
-        )
-        assert versions, "no PostgreSQL binaries in /usr/lib/postgresql/*/bin"
-        self.bin = Path(versions[-1])
-        self.root = Path(tempfile.mkdtemp(prefix="bastion-outage-"))
-        self.root.chmod(0o755)
-        self.data = self.root / "pg"
-        self.log = self.root / "pg.log"
-        self.port = _free_port()
-        run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        self.run_as = run_as
-        subprocess.run(
-            ["install", "-d", "-o", "postgres", "-g", "postgres", "-m", "700", str(self.data)]
-            if run_as
-            else ["install", "-d", "-m", "700", str(self.data)],
-            check=True,
-        )
-        subprocess.run(
-            ["install", "-o", "postgres", "-g", "postgres", "-m", "600", "/dev/null", str(self.log)]
-            if run_as
-            else ["install", "-m", "600", "/dev/null", str(self.log)],
-            check=True,
-        )
-        self._pg(["initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-locale"])  # fmt: skip
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _pg(self, command: list[str]) -> None:
-        argv = [*self.run_as, str(self.bin / command[0]), *command[1:]]
-        subprocess.run(argv, check=True, capture_output=True, timeout=60)
-
-    def start(self) -> None:
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data} -c fsync=off"
-        self._pg(["pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options,
-                  "start"])  # fmt: skip
-
-    def stop(self) -> None:
-        self._pg(["pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"])
-
-    def remove(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped by a test
-            self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    server = Postgres()
-    server.start()
+    root = Path(tempfile.mkdtemp(prefix="bastion-outage-"))
+    (root / "db").mkdir()
+    server = Postgres(root / "db")
+    server.init()
     try:
         yield server
     finally:
-        server.remove()
+        with contextlib.suppress(RuntimeError):  # already stopped by a test
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
 def running(postgres: Postgres) -> Postgres:
     """The throwaway server, up and with an empty schema, whatever the previous test left."""
-    with contextlib.suppress(subprocess.CalledProcessError):  # already running
+    with contextlib.suppress(RuntimeError):  # already running
         postgres.start()
     engine = make_engine(postgres.url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -231,7 +175,7 @@ def test_a_commit_that_loses_the_database_answers_503_and_writes_nothing(
 
 
 def test_a_port_where_nothing_listens_answers_503_fast() -> None:
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/postgres"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres"
     app = _app(url, create=False)
     client = app.test_client()
     response, elapsed = _timed(

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import signal
 import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from sqlalchemy import text
 
@@ -23,7 +18,8 @@ from flask_bastion.probes import READY_TIMEOUT
 from newsroom import create_app, migrate
 from tests.conftest import REDIS_URL, config_for_tests
 from tests.servers import free_port
-from tests.test_outages import Postgres, postgres, running  # noqa: F401 (fixtures)
+from tests.soak.services import Postgres, Redis
+from tests.test_outages import postgres, running  # noqa: F401 (fixtures)
 
 # Readiness must answer inside a probe's patience whatever is down.
 BOUND = READY_TIMEOUT + 1.0
@@ -175,65 +171,14 @@ def test_readyz_fails_while_postgres_is_stopped_and_recovers_after(
     app.extensions["bastion"].db.engine.dispose()
 
 
-class Redis:
-    """A redis-server of its own on a free port, stopped and started by the test."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed (scripts/system-packages)"
-        self.binary = binary
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="bastion-redis-"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-        client.close()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=10)
-            self.process = None
-
-
 @pytest.fixture
-def own_redis() -> Iterator[Redis]:
-    server = Redis()
+def own_redis(tmp_path: Path) -> Iterator[Redis]:
+    server = Redis(tmp_path)
     server.start()
     try:
         yield server
     finally:
         server.stop()
-        shutil.rmtree(server.dir, ignore_errors=True)
 
 
 def test_readyz_fails_while_redis_is_stopped_and_recovers_after(
