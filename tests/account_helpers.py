@@ -1,5 +1,9 @@
 """The account tests' common parts: an app that mails through a real SMTP server, and a mailbox
-that delivers the outbox in-process and reads links and codes out of what arrived."""
+that delivers the outbox in-process and reads links and codes out of what arrived.
+
+Its fixtures (``mailbox``, ``ann``) reach every test module through ``pytest_plugins`` in
+``tests/conftest.py``; a module that uses them points its ``app_config`` at ``smtp_server.url``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -92,3 +97,15 @@ def user_row(app: Flask, username: str) -> User:
         user = session.scalars(select(User).where(User.username_key == username)).one()
         session.expunge(user)
         return user
+
+
+@pytest.fixture
+def mailbox(app: Flask, smtp_server: SmtpServer) -> Mailbox:
+    """The outbox of ``app`` delivered to ``smtp_server``, read back."""
+    return Mailbox(app, smtp_server)
+
+
+@pytest.fixture
+def ann(app: Flask) -> None:
+    """An account, ann@example.com / ann, registered through the API."""
+    assert register(app.test_client(), "ann@example.com", "ann").status_code == 201

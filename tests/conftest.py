@@ -22,7 +22,7 @@ from flask_bastion.models import Base
 from newsroom import create_app
 from tests import minimal_app
 
-pytest_plugins = ["flask_bastion.testing", "tests.smtp"]
+pytest_plugins = ["flask_bastion.testing", "tests.smtp", "tests.account_helpers"]
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL") or None

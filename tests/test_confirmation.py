@@ -36,11 +36,6 @@ def app_config(smtp_server: SmtpServer) -> dict[str, Any]:
     return {"BASTION_EMAIL_CONFIRMATION": "required", "BASTION_MAIL_URL": smtp_server.url}
 
 
-@pytest.fixture
-def mailbox(app: Flask, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(app, smtp_server)
-
-
 def test_confirmation_is_required_by_default() -> None:
     assert Settings().email_confirmation == "required"
     assert DEFAULTS["BASTION_EMAIL_CONFIRMATION"] == "required"

@@ -20,16 +20,6 @@ def app_config(smtp_server: SmtpServer) -> dict[str, Any]:
     return {"BASTION_MAIL_URL": smtp_server.url}
 
 
-@pytest.fixture
-def mailbox(app: Flask, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(app, smtp_server)
-
-
-@pytest.fixture
-def ann(app: Flask) -> None:
-    assert register(app.test_client(), "ann@example.com", "ann").status_code == 201
-
-
 def test_change_email_end_to_end(
     app: Flask, ann: None, mailbox: Mailbox, client_kind: ClientKind
 ) -> None:

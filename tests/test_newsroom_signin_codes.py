@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.account_helpers import Mailbox, register
+from tests.account_helpers import Mailbox
 from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,16 +22,6 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def app_config(smtp_server: SmtpServer) -> dict[str, Any]:
     return {"BASTION_MAIL_URL": smtp_server.url}
-
-
-@pytest.fixture
-def mailbox(app: Flask, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(app, smtp_server)
-
-
-@pytest.fixture
-def ann(app: Flask) -> None:
-    assert register(app.test_client(), "ann@example.com", "ann").status_code == 201
 
 
 def form_token(html: str) -> str:

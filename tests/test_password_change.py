@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from flask_bastion.testing import ClientKind, assert_problem, invalid, signed_in
-from tests.account_helpers import NEW_PASSWORD, PASSWORD, Mailbox, register
+from tests.account_helpers import NEW_PASSWORD, PASSWORD, Mailbox
 from tests.smtp import SmtpServer, text_of
 
 CHANGE = "/api/auth/password/change"
@@ -19,16 +19,6 @@ CHANGE = "/api/auth/password/change"
 @pytest.fixture
 def app_config(smtp_server: SmtpServer) -> dict[str, Any]:
     return {"BASTION_MAIL_URL": smtp_server.url}
-
-
-@pytest.fixture
-def mailbox(app: Flask, smtp_server: SmtpServer) -> Mailbox:
-    return Mailbox(app, smtp_server)
-
-
-@pytest.fixture
-def ann(app: Flask) -> None:
-    assert register(app.test_client(), "ann@example.com", "ann").status_code == 201
 
 
 def test_change_ends_every_other_session_and_keeps_the_callers(
