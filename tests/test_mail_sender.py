@@ -73,8 +73,11 @@ def test_queued_mail_is_delivered_once_with_both_parts(
     mail_app: Flask, smtp_server: SmtpServer
 ) -> None:
     ids = queue(mail_app, 2)
-    result = sender_for(mail_app).run_once()
+    sender = sender_for(mail_app)
+    assert sender.depth() == 2  # what the outbox-depth metric reports after a pass
+    result = sender.run_once()
     assert (result.claimed, result.sent, result.retrying, result.failed) == (2, 2, 0, 0)
+    assert sender.depth() == 0
 
     first, second = smtp_server.wait_for(2)
     stored = rows(mail_app)

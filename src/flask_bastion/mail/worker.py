@@ -40,7 +40,10 @@ class MailWorker:
                 return
             try:
                 result = self.sender.run_once(self._stopping)
-                metrics.set_outbox_depth(self.sender.depth())
+                # A sender's numbers reach a scrape only through the shared multiprocess
+                # directory (`serve --metrics-port`): without it, skip the count query.
+                if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                    metrics.set_outbox_depth(self.sender.depth())
             except Exception:  # the loop outlives any one failure: log it, try again later
                 log.exception("mail sender pass failed")
                 result = None
