@@ -470,3 +470,13 @@ def test_a_shorter_retention_and_keep_for_ever(app_factory: Any, clock: Clock) -
         clock.advance(10 * 365 * 24 * 3600)
         assert prune(current_bastion().db.engine)["security_events"] == 0
     assert len(rows(forever)) == 1
+
+
+def test_an_apps_own_events_are_stored_and_filterable(app: Flask, people: dict[str, Any]) -> None:
+    carol, bob = people["carol"], people["bob"]
+    changed = carol.patch(f"/api/admin/users/{bob.id}", {"roles": ["editor"]})
+    assert changed.status_code == 200
+    listed = carol.get(ADMIN, query_string={"kind": "user_updated_by_admin"}).json["items"]
+    assert [(i["user_id"], i["details"]["actor_id"]) for i in listed] == [(bob.id, carol.id)]
+    # bob reads that an admin changed his account.
+    assert bob.get(OWN).json["items"][0]["kind"] == "user_updated_by_admin"
