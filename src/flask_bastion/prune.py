@@ -21,7 +21,9 @@ What is dead:
   kept until then: a link opened a second time (a mail scanner first) finds it and answers
   "already done" instead of "invalid";
 * a **sent mail** older than :data:`SENT_MAIL_KEPT`: it was delivered, and is kept a while only for
-  ``mail status`` and the development viewer. Queued and failed mails are never pruned.
+  ``mail status`` and the development viewer. Queued and failed mails are never pruned;
+* a **security event** older than ``BASTION_SECURITY_EVENT_RETENTION`` (default a year; 0 keeps
+  them all): past it, the record has served its users and investigations.
 """
 
 from __future__ import annotations
@@ -34,15 +36,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask import Flask
-from sqlalchemy import ColumnElement, Engine, Table, delete, or_, select
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import ColumnElement, Engine, Table, delete, false, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from . import clock
+from .config import Settings
 from .db import UTCDateTime, rowcount
-from .models import AccountToken, AuthSession, OutboxMessage, RefreshToken
+from .models import AccountToken, AuthSession, OutboxMessage, RefreshToken, SecurityEvent
 
 log = logging.getLogger("flask_bastion.prune")
 
@@ -52,6 +55,7 @@ _s = cast(Table, AuthSession.__table__)
 _rt = cast(Table, RefreshToken.__table__)
 _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
+_ev = cast(Table, SecurityEvent.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 
@@ -90,6 +94,16 @@ def session_is_dead(now: datetime) -> ColumnElement[bool]:
     return or_(_s.c.expires_at <= now, idle_until <= now)
 
 
+def security_event_is_old(now: datetime) -> ColumnElement[bool]:
+    """Events past the current app's retention (its settings: prune runs in an app context)."""
+    retention = Settings.security_event_retention
+    if has_app_context() and "bastion" in current_app.extensions:
+        retention = current_app.extensions["bastion"].settings.security_event_retention
+    if retention <= 0:
+        return false()  # 0: keep every event
+    return _ev.c.occurred_at <= now - timedelta(seconds=retention)
+
+
 @dataclass(frozen=True)
 class Step:
     """One kind of dead row: a table (with a one-column primary key) and what makes a row dead."""
@@ -113,6 +127,7 @@ STEPS: Sequence[Step] = (
         _mail,
         lambda now: (_mail.c.status == "sent") & (_mail.c.sent_at <= now - SENT_MAIL_KEPT),
     ),
+    Step("security_events", _ev, security_event_is_old),
 )
 
 
