@@ -42,7 +42,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from . import clock
 from .db import UTCDateTime, rowcount
-from .models import AccountToken, AuthSession, OutboxMessage, RefreshToken
+from .models import AccountToken, AuthSession, OutboxMessage, PasskeyChallenge, RefreshToken
 
 log = logging.getLogger("flask_bastion.prune")
 
@@ -52,6 +52,7 @@ _s = cast(Table, AuthSession.__table__)
 _rt = cast(Table, RefreshToken.__table__)
 _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
+_pc = cast(Table, PasskeyChallenge.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 
@@ -113,6 +114,8 @@ STEPS: Sequence[Step] = (
         _mail,
         lambda now: (_mail.c.status == "sent") & (_mail.c.sent_at <= now - SENT_MAIL_KEPT),
     ),
+    # A passkey ceremony nobody finished: useless once expired (a finished one is deleted).
+    Step("passkey_challenges", _pc, lambda now: _pc.c.expires_at <= now),
 )
 
 
