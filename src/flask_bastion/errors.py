@@ -199,7 +199,11 @@ class PasskeyCloned(PasskeyInvalid):
 
 
 class PasskeyExists(BastionError):
+    """The credential is registered already (to this account or another). Its writes stand:
+    the ceremony's challenge is used up."""
+
     status, code, detail = 409, "passkey_exists", "This passkey is already registered."
+    keep_writes = True
 
 
 class ChallengeInvalid(BastionError):
