@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from flask_bastion import current_bastion
@@ -77,6 +79,12 @@ def login_options(auth: Auth) -> dict[str, Any]:
     assert response.status_code == 200, response.get_data(as_text=True)
     options: dict[str, Any] = response.get_json()
     return options
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    # The tests here start many ceremonies from one address; the limit has its own test.
+    return {"BASTION_PASSKEY_LIMIT_PER_IP": "10000/minute"}
 
 
 @pytest.fixture
@@ -504,3 +512,59 @@ def test_unfinished_ceremonies_are_pruned_when_they_expire(
         assert prune(engine, now=clock.current)["passkey_challenges"] == 2
         with engine.connect() as conn:
             assert conn.scalar(select(func.count()).select_from(PasskeyChallenge)) == 0
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+B64 = st.binary(max_size=300).map(b64u)
+
+
+def credential_shapes(response_fields: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Credentials shaped like the real ones, with arbitrary bytes in each field, and
+    anything at all: the parsers behind them must never turn into a 500."""
+    shaped = st.fixed_dictionaries(
+        {
+            "id": B64,
+            "rawId": B64,
+            "type": st.sampled_from(["public-key", "other"]),
+            "response": st.fixed_dictionaries({name: B64 | JSON for name in response_fields}),
+        }
+    )
+    return shaped | st.dictionaries(st.text(max_size=10), JSON, max_size=5)
+
+
+def test_no_credential_makes_a_server_error(alice: Auth, authenticator: SoftAuthenticator) -> None:
+    add_passkey(alice, authenticator)
+    fuzz = settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+    @fuzz
+    @given(
+        credential=credential_shapes(
+            ("clientDataJSON", "authenticatorData", "signature", "userHandle")
+        )
+    )
+    def sign_in(credential: dict[str, Any]) -> None:
+        login_options(alice)
+        response = alice.post(LOGIN, {"credential": credential})
+        assert response.status_code in (400, 401, 422), response.get_data(as_text=True)
+
+    @fuzz
+    @given(credential=credential_shapes(("clientDataJSON", "attestationObject", "transports")))
+    def register(credential: dict[str, Any]) -> None:
+        register_options(alice)
+        response = alice.post(REGISTER, {"credential": credential, "name": "x"})
+        assert response.status_code in (400, 422), response.get_data(as_text=True)
+
+    sign_in()
+    register()
+    assert alice.client.get(PASSKEYS).get_json()["passkeys"][0]["last_used_at"] is None
