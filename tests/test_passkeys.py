@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from flask_bastion import current_bastion
-from flask_bastion.models import Passkey, PasskeyChallenge, PasskeyUser
+from flask_bastion.models import Passkey, PasskeyChallenge, PasskeyUser, User
 from flask_bastion.prune import prune
 from flask_bastion.testing import Clock, assert_problem, invalid, problem
 from tests.conftest import AppFactory, Auth
@@ -469,8 +469,6 @@ def test_a_removed_passkey_signs_nobody_in(alice: Auth, authenticator: SoftAuthe
 def test_a_deactivated_account_cannot_sign_in_with_its_passkey(
     app: Flask, alice: Auth, authenticator: SoftAuthenticator
 ) -> None:
-    from flask_bastion.models import User
-
     add_passkey(alice, authenticator)
     with app.app_context(), current_bastion().db.unit_of_work() as db:
         db.scalars(select(User)).one().active = False

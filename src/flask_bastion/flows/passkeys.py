@@ -99,9 +99,12 @@ def list_passkeys(ctx: FlowContext, user_id: int) -> list[Passkey]:
     )
 
 
-def begin_registration(ctx: FlowContext, user: User) -> Ceremony:
-    """Start adding a passkey to ``user``'s account: creation options that exclude the
+def begin_registration(ctx: FlowContext, user_id: int) -> Ceremony:
+    """Start adding a passkey to the user's account: creation options that exclude the
     passkeys the account has already."""
+    user = ctx.db.get(User, user_id)
+    if user is None:  # deleted since its session was looked up
+        raise NotFound("There is no such account.")
     user_handle = _user_handle(ctx, user.id)
     existing = [
         (p.credential_id, p.transports.split(",") if p.transports else [])
