@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from flask_bastion import current_bastion
 from flask_bastion.models import Passkey, PasskeyChallenge, PasskeyUser, User
 from flask_bastion.prune import prune
+from flask_bastion.security.passkeys import is_cloned
 from flask_bastion.testing import Clock, assert_problem, invalid, problem
 from tests.conftest import AppFactory, Auth
 from tests.soft_authenticator import SoftAuthenticator, b64u, unb64u
@@ -572,3 +573,21 @@ def test_no_credential_makes_a_server_error(alice: Auth, authenticator: SoftAuth
     sign_in()
     register()
     assert alice.client.get(PASSKEYS).get_json()["passkeys"][0]["last_used_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "presented", "cloned"),
+    [(0, 0, False), (0, 1, False), (1, 2, False), (2, 2, True), (5, 3, True), (5, 0, True)],
+)
+def test_the_counter_rule(stored: int, presented: int, cloned: bool) -> None:
+    assert is_cloned(stored, presented) is cloned
+
+
+def test_a_passkey_without_a_counter_signs_in_every_time(
+    alice: Auth, authenticator: SoftAuthenticator
+) -> None:
+    # Synced passkeys report 0 every time: no counter, so nothing to compare.
+    add_passkey(alice, authenticator)
+    for _ in range(2):
+        answer = authenticator.get(login_options(alice), advance=0)
+        assert alice.post(LOGIN, {"credential": answer}).status_code == 200
