@@ -36,6 +36,9 @@ LIBRARY_TABLES = {
     "mail_outbox",
     "account_tokens",
     "security_events",
+    "passkey_users",
+    "passkeys",
+    "passkey_challenges",
 }
 LIBRARY_HEAD = "bastion_0007"
 HEADS = {LIBRARY_HEAD, "newsroom_0001"}

@@ -43,6 +43,11 @@ class AuditEvent(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105
     EMAIL_CHANGE_REQUESTED = "email_change_requested"
     EMAIL_CHANGED = "email_changed"
+    # Passkeys (issue 11, item 3).
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    # A signed assertion whose counter did not move forward: a copy of the credential exists.
+    PASSKEY_CLONE_DETECTED = "passkey_clone_detected"
 
 
 # Who else hears each event, after the log line (the metrics count sign-ins and replays):
@@ -50,7 +55,7 @@ class AuditEvent(StrEnum):
 observers: list[Callable[[str, dict[str, Any]], None]] = []
 
 # Events that a security team alerts on, not only reads.
-ALERTS = frozenset({AuditEvent.REFRESH_TOKEN_REUSED})
+ALERTS = frozenset({AuditEvent.REFRESH_TOKEN_REUSED, AuditEvent.PASSKEY_CLONE_DETECTED})
 
 # Refusals recorded before their error is raised (not from an ``except`` block): their row is
 # kept although the request's writes roll back, because the attempt happened either way. An

@@ -42,6 +42,7 @@ from .views.auth import bp as auth_bp
 from .views.devices import bp as devices_bp
 from .views.docs import bp as docs_bp
 from .views.links import bp as links_bp
+from .views.passkeys import bp as passkeys_bp
 from .views.security_events import admin_bp as admin_security_events_bp
 from .views.security_events import bp as security_events_bp
 from .views.tokens import bp as tokens_bp
@@ -110,6 +111,7 @@ class Bastion:
         app.register_blueprint(links_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(security_events_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(admin_security_events_bp, url_prefix=settings.api_prefix)
+        app.register_blueprint(passkeys_bp, url_prefix=settings.url_prefix + "/passkeys")
         app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)

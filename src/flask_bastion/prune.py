@@ -45,7 +45,14 @@ from sqlalchemy.sql.functions import FunctionElement
 from . import clock
 from .config import Settings
 from .db import UTCDateTime, rowcount
-from .models import AccountToken, AuthSession, OutboxMessage, RefreshToken, SecurityEvent
+from .models import (
+    AccountToken,
+    AuthSession,
+    OutboxMessage,
+    PasskeyChallenge,
+    RefreshToken,
+    SecurityEvent,
+)
 
 log = logging.getLogger("flask_bastion.prune")
 
@@ -56,6 +63,7 @@ _rt = cast(Table, RefreshToken.__table__)
 _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
 _ev = cast(Table, SecurityEvent.__table__)
+_pc = cast(Table, PasskeyChallenge.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 
@@ -128,6 +136,8 @@ STEPS: Sequence[Step] = (
         lambda now: (_mail.c.status == "sent") & (_mail.c.sent_at <= now - SENT_MAIL_KEPT),
     ),
     Step("security_events", _ev, security_event_is_old),
+    # A passkey ceremony nobody finished: useless once expired (a finished one is deleted).
+    Step("passkey_challenges", _pc, lambda now: _pc.c.expires_at <= now),
 )
 
 

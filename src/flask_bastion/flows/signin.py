@@ -28,7 +28,7 @@ from .tokens import IssuedTokens, open_app_session
 ClientKind = Literal["browser", "app"]
 # How the user proved who they are. A registration's own first session is not a return visit,
 # so it leaves the trackable fields alone.
-Method = Literal["password", "registration", "code"]
+Method = Literal["password", "registration", "code", "passkey"]
 EMAIL_UNCONFIRMED = "email_unconfirmed"
 
 

@@ -1,7 +1,7 @@
 """bastion: the security events table
 
 Revision ID: bastion_0007
-Revises: bastion_0004
+Revises: bastion_0006
 Create Date: 2026-12-01 10:40:00.000000
 
 An append-only record of security events (docs/security-events.md). ``user_id`` carries no
@@ -16,7 +16,7 @@ from alembic import op
 import flask_bastion.db
 
 revision = "bastion_0007"
-down_revision = "bastion_0004"
+down_revision = "bastion_0006"
 branch_labels = None
 depends_on = None
 
