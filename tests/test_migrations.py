@@ -35,8 +35,9 @@ LIBRARY_TABLES = {
     "signing_keys",
     "mail_outbox",
     "account_tokens",
+    "known_devices",
 }
-LIBRARY_HEAD = "bastion_0004"
+LIBRARY_HEAD = "bastion_0008"
 HEADS = {LIBRARY_HEAD, "newsroom_0001"}
 
 # The tables each revision of the old history had created.

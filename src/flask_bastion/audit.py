@@ -40,6 +40,8 @@ class AuditEvent(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105
     EMAIL_CHANGE_REQUESTED = "email_change_requested"
     EMAIL_CHANGED = "email_changed"
+    # Rate limits (issue 11, item 4): a limit refused a request; once per key per window.
+    RATE_LIMITED = "rate_limited"
 
 
 # Who else hears each event, after the log line (the metrics count sign-ins and replays):
