@@ -105,7 +105,8 @@ def test_a_known_device_signs_in_while_an_attacker_is_delayed(
     attacker = stranger(app)
     for _ in range(3):
         attacker.login("alice", "wrong-password")
-    for _ in range(5):  # the attacker keeps at it, and keeps being delayed
+    for n in range(5):  # the attacker keeps at it from many addresses, and keeps being delayed
+        attacker.client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 10}"
         clock.advance(assert_limited(attacker.login("alice", "wrong-password")))
         assert_problem(attacker.login("alice", "wrong-password"), INVALID_CREDENTIALS)
     assert_limited(attacker.login("alice", PASSWORD), "login-identity", quota="q=3;w=60")
