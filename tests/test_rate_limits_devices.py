@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_bastion.testing import Clock
-from tests.account_helpers import PASSWORD, Mailbox, post, register
+from tests.account_helpers import PASSWORD, Mailbox, path_of, post, register
 from tests.conftest import AppFactory
 from tests.problems import RATE_LIMITED, assert_problem
 from tests.smtp import SmtpServer
@@ -54,6 +54,20 @@ def test_a_new_device_is_mailed_once_and_registration_is_not(app: Flask, mailbox
     # Signing out and in again on that phone: it is known now.
     assert post(phone, "/api/auth/logout", None).status_code == 204
     assert login(phone).status_code == 200
+    assert len(new_device_mails(mailbox)) == 1
+
+
+def test_the_first_sign_in_after_confirming_is_not_a_new_device(
+    app_factory: AppFactory, smtp_server: SmtpServer
+) -> None:
+    app = app_factory(BASTION_MAIL_URL=smtp_server.url, BASTION_EMAIL_CONFIRMATION="required")
+    mailbox = Mailbox(app, smtp_server)
+    client = app.test_client()
+    assert register(client, "ann@example.com", "ann").status_code == 202
+    assert client.get(path_of(mailbox.link("ann@example.com", "/confirm/"))).status_code == 303
+    assert login(client).status_code == 200
+    assert new_device_mails(mailbox) == []
+    assert login(elsewhere(app)).status_code == 200  # a second browser is new beside the first
     assert len(new_device_mails(mailbox)) == 1
 
 

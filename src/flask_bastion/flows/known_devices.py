@@ -34,6 +34,11 @@ def _row(ctx: FlowContext, claim: DeviceClaim) -> KnownDevice | None:
     return row
 
 
+def _has_devices(ctx: FlowContext, user_id: int) -> bool:
+    found = ctx.db.scalar(select(KnownDevice.id).where(KnownDevice.user_id == user_id).limit(1))
+    return found is not None
+
+
 def known_device(ctx: FlowContext, user_id: int) -> DeviceClaim | None:
     """This request's device, when it is a known device of ``user_id``."""
     claim = ctx.client.device_of(user_id)
@@ -48,7 +53,10 @@ def note_sign_in(
     """Remember the device that just signed in, and mail the user when it is new to them.
 
     ``first``: a registration's own sign-in, which mails nothing (the device is new by
-    definition, and the user is right there). Returns the browser's claim for its cookie.
+    definition, and the user is right there). Neither does the first browser an account ever
+    signs in from (after confirming its address, say, or the first sign-in since known devices
+    were introduced): there is no device yet it would be new beside. Returns the browser's
+    claim for its cookie.
     """
     if not browser:
         mails.new_device(ctx, user)
@@ -59,6 +67,7 @@ def note_sign_in(
         row.last_seen_at = ctx.now
         row.ip, row.user_agent = ctx.client.ip, ctx.client.user_agent[:USER_AGENT_KEPT]
         return claim
+    first = first or not _has_devices(ctx, user.id)
     claim = DeviceClaim(user.id, new_device_id())
     ctx.db.add(
         KnownDevice(
