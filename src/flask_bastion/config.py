@@ -169,7 +169,7 @@ class Settings:
     known_device_lifetime: int = _setting(
         365 * 24 * 3600,
         "how long a browser that signed in stays a known device of the account without signing"
-        " in again (its signed cookie, and the row that lets the new-device mail tell)",
+        " in again (its signed cookie and its row; rows unseen for 400 days are pruned anyway)",
         seconds=True,
     )
     login_limit_per_ip: str = _setting("60/minute", "sign-in attempts per client address")

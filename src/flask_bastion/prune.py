@@ -21,7 +21,8 @@ What is dead:
   kept until then: a link opened a second time (a mail scanner first) finds it and answers
   "already done" instead of "invalid";
 * a **sent mail** older than :data:`SENT_MAIL_KEPT`: it was delivered, and is kept a while only for
-  ``mail status`` and the development viewer. Queued and failed mails are never pruned.
+  ``mail status`` and the development viewer. Queued and failed mails are never pruned;
+* a **known device** not seen for :data:`KNOWN_DEVICE_KEPT`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from . import clock
 from .db import UTCDateTime, rowcount
-from .models import AccountToken, AuthSession, OutboxMessage, RefreshToken
+from .models import AccountToken, AuthSession, KnownDevice, OutboxMessage, RefreshToken
 
 log = logging.getLogger("flask_bastion.prune")
 
@@ -52,8 +53,12 @@ _s = cast(Table, AuthSession.__table__)
 _rt = cast(Table, RefreshToken.__table__)
 _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
+_kd = cast(Table, KnownDevice.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
+# A known device not seen for longer is forgotten whatever BASTION_KNOWN_DEVICE_LIFETIME says
+# (its default is a year); a forgotten device is only a stranger again, never let in.
+KNOWN_DEVICE_KEPT = timedelta(days=400)
 
 
 class seconds_after(FunctionElement[datetime]):  # noqa: N801 (a SQL function, named like one)
@@ -113,6 +118,7 @@ STEPS: Sequence[Step] = (
         _mail,
         lambda now: (_mail.c.status == "sent") & (_mail.c.sent_at <= now - SENT_MAIL_KEPT),
     ),
+    Step("known_devices", _kd, lambda now: _kd.c.last_seen_at <= now - KNOWN_DEVICE_KEPT),
 )
 
 
