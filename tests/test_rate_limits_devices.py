@@ -162,3 +162,18 @@ def post_with(client: FlaskClient, body: Any, headers: dict[str, str]) -> Any:
     return client.post(
         "/api/auth/login", json=body, headers={**headers, "X-XSRF-TOKEN": cookie.value}
     )
+
+
+def test_every_documented_429_names_its_headers(app: Flask) -> None:
+    spec = app.test_client().get("/api/openapi.json").json
+    limited = [
+        (path, method, answer)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        for status, answer in operation["responses"].items()
+        if status == "429"
+    ]
+    assert ("/api/auth/login", "post") in {(p, m) for p, m, _ in limited}
+    assert ("/api/token", "post") in {(p, m) for p, m, _ in limited}
+    for _, _, answer in limited:
+        assert set(answer["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}

@@ -1633,6 +1633,12 @@ export interface operations {
             /** @description Too many requests from this address or for this identity */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1720,6 +1726,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1789,6 +1801,12 @@ export interface operations {
             /** @description Too many attempts from this address */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1878,6 +1896,12 @@ export interface operations {
             /** @description Too many requests from this address or for this email */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1956,6 +1980,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2063,6 +2093,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2159,6 +2195,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2228,6 +2270,12 @@ export interface operations {
             /** @description Too many requests from this address or for this email */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2297,6 +2345,12 @@ export interface operations {
             /** @description Too many attempts from this address */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2395,6 +2449,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2482,6 +2542,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2695,6 +2761,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
