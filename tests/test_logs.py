@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from flask_bastion import audit
 from flask_bastion.logs import JsonFormatter
+from flask_bastion.testing import Clock
 from tests.conftest import PASSWORD, AppFactory, Auth
 
 pytestmark = pytest.mark.minimal_app
@@ -80,15 +81,19 @@ def test_auth_events_are_logged_without_secrets(
 
 
 def test_a_rate_limited_login_is_logged(
-    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture, clock: Clock
 ) -> None:
     app = app_factory(BASTION_LOGIN_LIMIT_PER_IDENTITY="1/minute")
     auth = Auth(app.test_client())
     auth.login("alice", "wrong-password-1")
     caplog.clear()
     caplog.set_level(logging.INFO)
-    assert auth.login("alice", "wrong-password-2").status_code == 429
-    assert [getattr(r, "reason", None) for r in audit_events(caplog)] == ["rate_limited"]
+    assert auth.login("alice", "wrong-password-2").status_code == 429  # the delay (frozen clock)
+    # The failed sign-in with its reason, and the refusal itself (once per key and window).
+    assert [(r.getMessage(), getattr(r, "reason", None)) for r in audit_events(caplog)] == [
+        ("login_failed", "rate_limited"),
+        ("rate_limited", None),
+    ]
 
 
 def test_json_lines_carry_the_request_id(app: Flask) -> None:

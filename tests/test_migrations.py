@@ -39,8 +39,9 @@ LIBRARY_TABLES = {
     "passkey_users",
     "passkeys",
     "passkey_challenges",
+    "known_devices",
 }
-LIBRARY_HEAD = "bastion_0007"
+LIBRARY_HEAD = "bastion_0008"
 HEADS = {LIBRARY_HEAD, "newsroom_0001"}
 
 # The tables each revision of the old history had created.

@@ -213,9 +213,11 @@ def test_sign_out_sends_clear_site_data(app: Flask, auth: Auth) -> None:
     auth.register()
     response = auth.logout()
     assert response.status_code == 204
-    assert response.headers["Clear-Site-Data"] == '"cookies", "storage"'
-    # The cookies are cleared outright too, and the next page starts afresh.
+    # Not "cookies": that would drop the known-device cookie too (docs/rate-limits.md).
+    assert response.headers["Clear-Site-Data"] == '"storage"'
+    # The session's cookies are cleared one by one, and the next page starts afresh.
     assert {"bastion_session", "XSRF-TOKEN", "bastion_session_pre"} <= set_cookie_names(response)
+    assert "bastion_session_device" not in set_cookie_names(response)
     assert auth.client.get("/api/auth/session").status_code == 401
     assert auth.login().status_code == 200
 
@@ -228,7 +230,7 @@ def test_clear_site_data_only_on_a_browser_sign_out(app: Flask, auth: Auth) -> N
     bearer_out = app_client.post("/api/auth/logout")
     assert bearer_out.status_code == 204 and "Clear-Site-Data" not in bearer_out.headers
     form = auth.client.post("/logout", data={"csrf_token": form_token(auth.client)})
-    assert form.status_code == 303 and form.headers["Clear-Site-Data"] == '"cookies", "storage"'
+    assert form.status_code == 303 and form.headers["Clear-Site-Data"] == '"storage"'
 
 
 # ---- CSP from nothing ------------------------------------------------------------------------

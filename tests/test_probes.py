@@ -181,9 +181,11 @@ def own_redis(tmp_path: Path) -> Iterator[Redis]:
         server.stop()
 
 
-def test_readyz_fails_while_redis_is_stopped_and_recovers_after(
+def test_readyz_reports_a_stopped_redis_but_stays_ready(
     database_url: str, own_redis: Redis
 ) -> None:
+    # Without Redis the rate limits count per process and sign-ins go on (test_ratelimit.py):
+    # taking the instance out of rotation would turn a weaker limit into an outage.
     app = _migrated(database_url, BASTION_REDIS_URL=own_redis.url)
     response, _ = _ready(app)
     assert response.json == {
@@ -193,11 +195,14 @@ def test_readyz_fails_while_redis_is_stopped_and_recovers_after(
     own_redis.stop()
     response, elapsed = _ready(app)
     assert elapsed < BOUND
-    assert response.json == _not_ready(
-        {"database": "ok", "migrations": "ok", "redis": "unreachable"}
-    )
+    assert response.status_code == 200
+    assert response.json == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "redis": "unreachable"},
+    }
     own_redis.start()
-    assert _ready(app)[0].status_code == 200
+    response, _ = _ready(app)
+    assert response.json["checks"]["redis"] == "ok"
     app.extensions["bastion"].db.engine.dispose()
 
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from flask_bastion import AuthSession, current_bastion
-from flask_bastion.models import AccountToken, OutboxMessage, RefreshToken, User
+from flask_bastion.models import AccountToken, KnownDevice, OutboxMessage, RefreshToken, User
 from flask_bastion.prune import PeriodicPrune, prune
 from flask_bastion.security.tokens import new_public_id, new_token, token_hash
 from flask_bastion.testing import Clock, register
@@ -149,6 +149,7 @@ def test_prune_deletes_exactly_the_dead_rows_in_batches(
         "mail_outbox": 0,
         "security_events": 0,
         "passkey_challenges": 0,
+        "known_devices": 0,
     }
     assert _left(app) == (rows["keep"], rows["tokens"])
     with app.app_context():  # nothing more to do
@@ -160,7 +161,7 @@ def test_prune_command_prints_the_counts(app: Flask, rows: dict[str, Any]) -> No
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions, 0 account_tokens, 0 mail_outbox, "
-        "0 security_events, 0 passkey_challenges\n"
+        "0 security_events, 0 passkey_challenges, 0 known_devices\n"
     )
     assert _left(app) == (rows["keep"], rows["tokens"])
 
@@ -278,3 +279,27 @@ def test_serving_processes_prune_unless_turned_off(database_url: str) -> None:
     pruner.stop()
     for app in (off, on):
         app.extensions["bastion"].db.engine.dispose()
+
+
+def test_known_devices_go_after_400_days_unseen(app: Flask, clock: Clock) -> None:
+    now = clock()
+    uid = _user(app, now)
+
+    def device(seen_days_ago: float) -> int:
+        with app.app_context(), current_bastion().db.engine.begin() as conn:
+            result = conn.execute(
+                insert(KnownDevice).values(
+                    user_id=uid,
+                    device_hash=token_hash(new_token()),
+                    created_at=now - timedelta(days=500),
+                    last_seen_at=now - timedelta(days=seen_days_ago),
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    kept = {device(1), device(399)}
+    device(401)
+    with app.app_context():
+        assert prune(current_bastion().db.engine)["known_devices"] == 1
+    with app.app_context(), current_bastion().db.engine.connect() as conn:
+        assert set(conn.scalars(select(KnownDevice.id))) == kept

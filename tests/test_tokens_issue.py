@@ -16,6 +16,7 @@ from flask_bastion import UnsafeConfiguration, current_bastion
 from flask_bastion.config import load_settings
 from flask_bastion.models import AuthSession, RefreshToken
 from flask_bastion.security.tokens import token_hash
+from flask_bastion.testing import Clock
 from tests.conftest import PASSWORD, Auth
 from tests.problems import problem
 from tests.token_helpers import (
@@ -151,7 +152,8 @@ def test_a_deactivated_account_gets_no_tokens(
 
 
 @pytest.mark.parametrize("app_config", [{"BASTION_LOGIN_LIMIT_PER_IDENTITY": "2/minute"}])
-def test_the_login_rate_limits_apply(client: FlaskClient, user_id: int) -> None:
+def test_the_login_rate_limits_apply(client: FlaskClient, user_id: int, clock: Clock) -> None:
+    # The clock is frozen: past the free budget the delay (1 s) cannot run out mid-test.
     for _ in range(2):
         assert (
             client.post(TOKEN, json={"identity": "alice", "password": "x-wrong-x"}).status_code

@@ -48,6 +48,8 @@ class AuditEvent(StrEnum):
     PASSKEY_REMOVED = "passkey_removed"
     # A signed assertion whose counter did not move forward: a copy of the credential exists.
     PASSKEY_CLONE_DETECTED = "passkey_clone_detected"
+    # Rate limits (issue 11, item 4): a limit refused a request; once per key per window.
+    RATE_LIMITED = "rate_limited"
 
 
 # Who else hears each event, after the log line (the metrics count sign-ins and replays):
@@ -68,6 +70,7 @@ KEPT_ON_ROLLBACK: frozenset[str] = frozenset(
         AuditEvent.REAUTH_FAILED,
         AuditEvent.REFRESH_TOKEN_RACE_LOST,
         AuditEvent.REFRESH_TOKEN_REUSED,
+        AuditEvent.RATE_LIMITED,  # recorded after the view, as its 429 rolls back
     }
 )
 

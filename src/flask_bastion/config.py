@@ -151,7 +151,27 @@ class Settings:
     argon2_parallelism: int = _setting(
         4, "Argon2id lanes (floor 1); hashes are upgraded at the next sign-in when these change"
     )
-    login_limit_per_identity: str = _setting("10/minute", "failed sign-ins per account before 429")
+    login_limit_per_identity: str = _setting(
+        "10/minute",
+        "failed sign-ins per account (and per identity typed) that cost nothing; past it, tries"
+        " from devices the account does not know wait a growing delay, and a known device,"
+        " which has this budget of its own, gets 429 (see [rate-limits.md](rate-limits.md))",
+    )
+    login_delay_base: float = _setting(
+        1.0, "seconds the first delay past the free budget lasts; each further failure doubles it"
+    )
+    login_delay_max: float = _setting(15 * 60.0, "the longest delay, in seconds")
+    login_delay_memory: int = _setting(
+        24 * 3600,
+        "quiet time after which an account's failures are forgotten (nothing else resets them)",
+        seconds=True,
+    )
+    known_device_lifetime: int = _setting(
+        365 * 24 * 3600,
+        "how long a browser that signed in stays a known device of the account without signing"
+        " in again (its signed cookie and its row; rows unseen for 400 days are pruned anyway)",
+        seconds=True,
+    )
     login_limit_per_ip: str = _setting("60/minute", "sign-in attempts per client address")
     register_limit_per_ip: str = _setting("20/hour", "registrations per client address")
     passkey_limit_per_ip: str = _setting(

@@ -246,6 +246,20 @@ class UnsupportedMediaType(BastionError):
 class RateLimited(BastionError):
     status, code, detail = 429, "rate_limited", "Too many attempts; wait and try again."
 
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        scope: str = "",
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(detail, headers=headers)
+        self.scope = scope  # the policy that refused ("login-ip"), for the audit trail
+        self.user_id = user_id  # the account the refused attempt was on, when known
+        # Only the first refusal of a key in its window is audited (ratelimit.first_refusal).
+        self.first_refusal = False
+
 
 @dataclass
 class Problem:

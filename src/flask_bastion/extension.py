@@ -18,6 +18,7 @@ from .errors import (
     BearerNotAccepted,
     CsrfFailed,
     DevelopmentServer,
+    RateLimited,
     UntrustedHost,
     add_challenge,
     failed_request_error,
@@ -29,6 +30,7 @@ from .logs import request_id_from
 from .mail.viewer import bp as mail_bp
 from .ratelimit import RateLimits
 from .security import csrf
+from .security.devices import PURPOSE as DEVICE_PURPOSE
 from .security.one_time import CODE_HASH_PURPOSE
 from .security.origin import is_loopback, is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
@@ -85,6 +87,7 @@ class Bastion:
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
             csrf_signer=Signer.for_purpose(secrets, "csrf"),
             code_signer=Signer.for_purpose(secrets, CODE_HASH_PURPOSE),
+            device_signer=Signer.for_purpose(secrets, DEVICE_PURPOSE),
             keys=keys,
             access_tokens=AccessTokens(
                 keys,
@@ -207,6 +210,7 @@ def _finish_response(response: Response) -> Response:
     next, in their own transaction (:mod:`flask_bastion.security_events`).
     """
     state = current_bastion()
+    _record_refusal(failed_request_error())
     cookies = browser.take_cookies()
     signed_out = browser.take_clear_site_data()
     committed = keeps_writes(failed_request_error())
@@ -229,3 +233,11 @@ def _write_leftover_events(_exc: BaseException | None = None) -> None:
     state = current_bastion()
     state.db.finish(commit=False)
     security_events.flush(state.db.engine, committed=False)
+
+
+def _record_refusal(error: BaseException | None) -> None:
+    """Audit a rate-limit refusal, wherever in the request it was raised: only the first of its
+    key in its window (the limiter says which), so an attack is one line, not one per try."""
+    if isinstance(error, RateLimited) and error.first_refusal:
+        fields = {"user_id": error.user_id} if error.user_id is not None else {}
+        audit(AuditEvent.RATE_LIMITED, ip=request.remote_addr, scope=error.scope, **fields)

@@ -272,3 +272,25 @@ class PasskeyChallenge(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class KnownDevice(Base):
+    """A browser an account signed in from: it holds a signed cookie naming the account and
+    ``device_id``; only the hash is kept here. Known devices skip the per-account sign-in delay
+    and do not trigger the new-device mail (see docs/rate-limits.md)."""
+
+    __tablename__ = "known_devices"
+    # The sign-in's one lookup: this account's device with this hash.
+    __table_args__ = (
+        Index("ix_known_devices_user_id_device_hash", "user_id", "device_hash", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # sha256 of the random device id in the cookie: the table alone makes no device known.
+    device_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Refreshed at each sign-in; past known_device_lifetime the row is pruned.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)

@@ -28,6 +28,24 @@ _STANDARD_ERRORS = {
 }
 
 
+# What every 429 carries (ratelimit.refusal): when to try again, and the IETF fields.
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Policy": {
+        "description": 'The policy that refused, e.g. `"login-ip";q=60;w=60`'
+        " (draft-ietf-httpapi-ratelimit-headers)",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What remains of it and when it resets, e.g. `"login-ip";r=0;t=17`',
+        "schema": {"type": "string"},
+    },
+}
+
+
 def describe(view: Callable[..., Any], **meta: Any) -> None:
     """Record OpenAPI facts about a view (merged with what other decorators recorded)."""
     current: dict[str, Any] = dict(getattr(view, OP_ATTR, {}))
@@ -160,6 +178,8 @@ def _operation(meta: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, 
             # Errors are sent as problem+json; the document must say what the server sends.
             media = "application/problem+json" if int(status) >= 400 else "application/json"
             response["content"] = {media: {"schema": {"$ref": REF.format(model=model.__name__)}}}
+        if status == "429":
+            response["headers"] = RATE_LIMIT_HEADERS
         op["responses"][status] = response
     if meta.get("auth"):
         op["security"] = [{"sessionCookie": []}, {"bearerAuth": []}]

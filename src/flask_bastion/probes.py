@@ -2,7 +2,10 @@
 
 ``/healthz`` says the process answers: no I/O, so a slow database never gets a live process
 restarted. ``/readyz`` says this instance can serve: the database answers, its schema is at the
-code's migration heads, and Redis answers when one is configured. A failure is ``503``
+code's migration heads. Redis, when one is configured, is reported but does not fail readiness:
+while it is down the rate limits count in each process's memory and sign-ins go on
+(:mod:`flask_bastion.ratelimit`), so taking every instance out of rotation would turn a
+weakened limit into an outage. A failure is ``503``
 problem+json with the code ``not_ready``, ``failed`` (the names of the failed checks) and
 ``checks`` (each check's outcome), so a load balancer stops sending traffic and a person sees
 why. Every check runs under one short deadline: readiness answers fast even when PostgreSQL
@@ -49,13 +52,21 @@ JSON = "application/json"
 Check = Callable[[], str]
 
 
+# Reported in ``checks`` but never a reason to be unready: the app serves without it.
+ADVISORY = frozenset({"redis"})
+
+
+def failed_checks(outcomes: dict[str, str]) -> list[str]:
+    return [n for n, outcome in outcomes.items() if outcome != OK and n not in ADVISORY]
+
+
 class NotReady(BastionError):
     """Readiness failed; ``failed`` and ``checks`` say which checks and how."""
 
     status, code = 503, "not_ready"
 
     def __init__(self, outcomes: dict[str, str]) -> None:
-        failed = [name for name, outcome in outcomes.items() if outcome != OK]
+        failed = failed_checks(outcomes)
         super().__init__(
             f"Not ready: {', '.join(failed)}.",
             headers={"Retry-After": "5"},
@@ -195,7 +206,7 @@ def readyz() -> Response:
     if state.settings.redis_url:
         checks["redis"] = redis_check(state.limits)
     outcomes = run_checks(checks)
-    if any(outcome != OK for outcome in outcomes.values()):
+    if failed_checks(outcomes):
         raise NotReady(outcomes)
     response = Response(json.dumps({"status": "ready", "checks": outcomes}), mimetype=JSON)
     response.headers["Cache-Control"] = "no-store"

@@ -24,6 +24,7 @@ What is dead:
   ``mail status`` and the development viewer. Queued and failed mails are never pruned;
 * a **security event** older than ``BASTION_SECURITY_EVENT_RETENTION`` (default a year; 0 keeps
   them all): past it, the record has served its users and investigations.
+* a **known device** not seen for :data:`KNOWN_DEVICE_KEPT`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from .db import UTCDateTime, rowcount
 from .models import (
     AccountToken,
     AuthSession,
+    KnownDevice,
     OutboxMessage,
     PasskeyChallenge,
     RefreshToken,
@@ -64,8 +66,12 @@ _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
 _ev = cast(Table, SecurityEvent.__table__)
 _pc = cast(Table, PasskeyChallenge.__table__)
+_kd = cast(Table, KnownDevice.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
+# A known device not seen for longer is forgotten whatever BASTION_KNOWN_DEVICE_LIFETIME says
+# (its default is a year); a forgotten device is only a stranger again, never let in.
+KNOWN_DEVICE_KEPT = timedelta(days=400)
 
 
 class seconds_after(FunctionElement[datetime]):  # noqa: N801 (a SQL function, named like one)
@@ -138,6 +144,7 @@ STEPS: Sequence[Step] = (
     Step("security_events", _ev, security_event_is_old),
     # A passkey ceremony nobody finished: useless once expired (a finished one is deleted).
     Step("passkey_challenges", _pc, lambda now: _pc.c.expires_at <= now),
+    Step("known_devices", _kd, lambda now: _kd.c.last_seen_at <= now - KNOWN_DEVICE_KEPT),
 )
 
 

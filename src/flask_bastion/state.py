@@ -30,6 +30,7 @@ class BastionState:
     keys: KeyStore
     access_tokens: AccessTokens
     code_signer: Signer
+    device_signer: Signer  # the known-device cookie (security/devices.py)
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
 

@@ -6,16 +6,21 @@ errors only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..backoff import delay_policy
 from ..config import Settings
-from ..errors import Conflict, FieldError, InvalidCredentials, RateLimited, ValidationFailed
+from ..errors import Conflict, FieldError, InvalidCredentials, ValidationFailed
 from ..identity import identity_key, looks_like_email
 from ..models import User
 from ..schemas import RegisterInput
+from ..security.devices import DeviceClaim
 from ..security.passwords import policy_errors, service_words
 from .context import FlowContext
+from .known_devices import known_device
 
 
 class WrongPassword(InvalidCredentials):
@@ -101,36 +106,82 @@ def create_user(
 def authenticate(ctx: FlowContext, *, identity: str, password: str) -> User:
     """The user behind an email-or-username and password, with one answer for every failure.
 
-    Failures count per client address, per identifier as typed (normalised), and, once the
-    lookup found the account, per account: its email and its username share one count, so
-    switching between them buys no extra guesses. Unknown accounts spend a dummy Argon2
-    verification, so timing matches a wrong password. Whether the user may sign in now
-    (active, further steps) is the sign-in pipeline's call.
+    Every try counts per client address. Failures count per identifier as typed (normalised)
+    and, once the lookup found the account, per account (its email and its username share one
+    count). They never lock the account: past a free budget, tries from devices the account does
+    not know wait a growing delay (429 with ``Retry-After``, the password unchecked), while a
+    known device of the account has a budget of its own (:mod:`flask_bastion.backoff`). Unknown
+    accounts spend a dummy Argon2 verification, so timing matches a wrong password. Whether the
+    user may sign in now (active, further steps) is the sign-in pipeline's call.
     """
-    settings, limits, passwords = ctx.settings, ctx.limits, ctx.passwords
-    per_identity = settings.login_limit_per_identity
+    settings, passwords = ctx.settings, ctx.passwords
     key = identity_key(identity)
-    limits.hit(settings.login_limit_per_ip, "login-ip", ctx.client.ip)
-    limits.check(per_identity, "login-identity", key)
-    if len(password) > settings.password_max_length:  # refused before hashing: no CPU to buy
-        limits.hit(per_identity, "login-identity", key)
-        raise InvalidCredentials()
+    ctx.limits.hit(settings.login_limit_per_ip, "login-ip", ctx.client.ip)
     column = User.email_key if looks_like_email(key) else User.username_key
     user = ctx.db.execute(select(User).where(column == key)).scalar_one_or_none()
+    guard = SignInGuard.of(ctx, "login", key, user)
+    guard.check()
+    if len(password) > settings.password_max_length:  # refused before hashing: no CPU to buy
+        guard.failed()
+        raise InvalidCredentials()
     if user is None:
         passwords.verify_dummy(password)
-        limits.hit(per_identity, "login-identity", key)
+        guard.failed()
         raise InvalidCredentials()
-    account = str(user.id)
-    try:
-        limits.check(per_identity, "login-account", account)
-    except RateLimited:
-        passwords.verify_dummy(password)  # a spent account costs what any other attempt does
-        raise
     if not passwords.verify(user.password_hash, password):
-        limits.hit(per_identity, "login-identity", key)
-        limits.hit(per_identity, "login-account", account)
+        guard.failed()
         raise WrongPassword(user.id)
     if passwords.needs_rehash(user.password_hash):  # parameters were raised since it was hashed
         user.password_hash = passwords.hash(password)
     return user
+
+
+@dataclass(frozen=True)
+class SignInGuard:
+    """The per-identity, per-account and per-device counts of one sign-in try (password or code).
+
+    ``kind`` keeps password and code failures apart. A known device of the account (its signed
+    cookie, :mod:`flows.known_devices`) is held only by its own budget, never by the account's
+    delay: the owner still gets in while an attacker elsewhere is slowed down.
+    """
+
+    ctx: FlowContext
+    kind: str
+    identity: str
+    user_id: int | None
+    device: DeviceClaim | None
+
+    @classmethod
+    def of(cls, ctx: FlowContext, kind: str, identity: str, user: User | None) -> SignInGuard:
+        device = known_device(ctx, user.id) if user is not None else None
+        return cls(ctx, kind, identity, user.id if user else None, device)
+
+    def _delayed(self) -> list[tuple[str, ...]]:
+        keys: list[tuple[str, ...]] = [(f"{self.kind}-identity", self.identity)]
+        if self.user_id is not None:
+            keys.append((f"{self.kind}-account", str(self.user_id)))
+        return keys
+
+    def _device_key(self) -> tuple[str, ...]:
+        assert self.device is not None and self.user_id is not None
+        return (f"{self.kind}-device", str(self.user_id), self.device.device_id)
+
+    def check(self) -> None:
+        """Refuse (429) while this try must wait; counts nothing."""
+        limits, limit = self.ctx.limits, self.ctx.settings.login_limit_per_identity
+        if self.device is not None:
+            limits.check(limit, *self._device_key(), user_id=self.user_id)
+            return
+        policy = delay_policy(self.ctx.settings)
+        for parts in self._delayed():
+            limits.delayed(limit, policy, *parts, user_id=self.user_id)
+
+    def failed(self) -> None:
+        """Count a failure where :meth:`check` will read it."""
+        limits, limit = self.ctx.limits, self.ctx.settings.login_limit_per_identity
+        if self.device is not None:
+            limits.hit(limit, *self._device_key(), user_id=self.user_id)
+            return
+        policy = delay_policy(self.ctx.settings)
+        for parts in self._delayed():
+            limits.failed(limit, policy, *parts)

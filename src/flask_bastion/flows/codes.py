@@ -24,6 +24,7 @@ from ..security.one_time import (
 )
 from ..throttle import count_mail_request
 from . import mails
+from .accounts import SignInGuard
 from .context import FlowContext
 from .one_time import void_all
 
@@ -69,16 +70,17 @@ class WrongCode(InvalidCode):
 def verify_code(ctx: FlowContext, *, identity: str, code: str) -> User:
     """The user whose live code this is; the code is used up and the address confirmed.
 
-    Counted like a password sign-in (per client address, per identity); each wrong try also
+    Counted like a password sign-in (per client address; per identity and account, delayed
+    and never locked, see :class:`flows.accounts.SignInGuard`); each wrong try also
     counts against the code itself, and its count stands although the request fails
     (:class:`InvalidCode` keeps its writes). Whether the user may sign in now is the sign-in
     pipeline's call.
     """
-    settings, limits = ctx.settings, ctx.limits
     key = identity_key(identity)
-    limits.hit(settings.login_limit_per_ip, "login-ip", ctx.client.ip)
-    limits.check(settings.login_limit_per_identity, "code-identity", key)
+    ctx.limits.hit(ctx.settings.login_limit_per_ip, "login-ip", ctx.client.ip)
     user = _user(ctx, key)
+    guard = SignInGuard.of(ctx, "code", key, user)
+    guard.check()
     row = None
     if user is not None:
         row = ctx.db.scalars(
@@ -90,14 +92,14 @@ def verify_code(ctx: FlowContext, *, identity: str, code: str) -> User:
         ).first()
     if user is None or row is None:
         dummy_code_check(ctx.code_signer, code)
-        limits.hit(settings.login_limit_per_identity, "code-identity", key)
+        guard.failed()
         raise InvalidCode()
     live = ctx.now < row.expires_at and row.attempts < CODE_MAX_ATTEMPTS
     if not (code_matches(ctx.code_signer, user.id, code, row.token_hash) and live):
         row.attempts += 1
         if row.attempts >= CODE_MAX_ATTEMPTS:
             row.used_at = ctx.now  # spent: only a new mail brings a new code
-        limits.hit(settings.login_limit_per_identity, "code-identity", key)
+        guard.failed()
         raise WrongCode(user.id)
     row.used_at = ctx.now
     if user.confirmed_at is None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..ratelimit import RateLimits
+from ..security.devices import DeviceClaim
 from ..security.passwords import Passwords
 from ..security.signing import Signer
 from ..signing_keys import AccessTokens
@@ -25,6 +26,11 @@ class Client:
 
     ip: str
     user_agent: str
+    # The accounts this browser proved it signed in to before (its known-device cookie).
+    devices: tuple[DeviceClaim, ...] = ()
+
+    def device_of(self, user_id: int) -> DeviceClaim | None:
+        return next((c for c in self.devices if c.user_id == user_id), None)
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,19 @@ def signin_code(ctx: FlowContext, user: User, code: str) -> None:
             "lifetime": _lifetime(ctx.settings.signin_code_lifetime),
         },
     )
+
+
+def new_device(ctx: FlowContext, user: User) -> None:
+    """A sign-in from a device this account had not signed in from: when, from where, what."""
+    enqueue(
+        ctx,
+        to=user.email,
+        template="new_device",
+        context={
+            "username": user.username,
+            "when": ctx.now.strftime("%Y-%m-%d %H:%M UTC"),
+            "ip": ctx.client.ip or "unknown",
+            "user_agent": ctx.client.user_agent[:200] or "unknown",
+            **_spa_links(ctx.settings),
+        },
+    )

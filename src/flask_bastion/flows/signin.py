@@ -22,6 +22,8 @@ from typing import Literal
 from .. import sessions
 from ..errors import AccountDisabled
 from ..models import AuthSession, User
+from ..security.devices import DeviceClaim
+from . import known_devices
 from .context import FlowContext
 from .tokens import IssuedTokens, open_app_session
 
@@ -42,6 +44,7 @@ class SignedIn:
     kind: ClientKind
     session_token: str | None = None  # browser
     tokens: IssuedTokens | None = None  # app
+    device: DeviceClaim | None = None  # browser: its known-device claim, for the cookie
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,9 @@ def sign_in(
             return pending
     if method != "registration":
         track(ctx, user)
+    device = known_devices.note_sign_in(
+        ctx, user, browser=kind == "browser", first=method == "registration"
+    )
     if kind == "app":
         issued, record = open_app_session(ctx, user)
         return SignedIn(user, record, kind, tokens=issued)
@@ -115,7 +121,7 @@ def sign_in(
         settings=ctx.settings,
         now=ctx.now,
     )
-    return SignedIn(user, opened.record, kind, session_token=opened.token)
+    return SignedIn(user, opened.record, kind, session_token=opened.token, device=device)
 
 
 def sign_out(ctx: FlowContext, *, session_id: str | None = None, token: str | None = None) -> None:

@@ -20,6 +20,8 @@ from flask import Request, Response, g
 from ..config import Settings
 from ..models import AuthSession
 from ..security import csrf
+from ..security import devices as device_cookies
+from ..security.devices import DeviceClaim
 from ..security.signing import Signer
 from ..security.tokens import token_hash
 
@@ -184,11 +186,14 @@ def take_clear_site_data() -> bool:
 def clear_site_data(response: Response) -> None:
     """After sign-out: the browser drops what the signed-in user left in it.
 
-    "cookies" and "storage" (data the SPA kept in localStorage or IndexedDB); not "cache":
+    "storage" (data the SPA kept in localStorage or IndexedDB). Not "cookies": that would also
+    drop the known-device cookie, and every sign-in after a sign-out would be a new device (a
+    new-device mail each time, and the sign-in delay of strangers); the session, CSRF and
+    pre-session cookies are deleted one by one instead (:func:`end_session`). Not "cache":
     private answers are never stored (no-store) and private chunks are revalidated, so the cache
     holds nothing of the user's, and clearing it would refetch every public asset.
     """
-    response.headers["Clear-Site-Data"] = '"cookies", "storage"'
+    response.headers["Clear-Site-Data"] = '"storage"'
 
 
 def passkey_cookie_name(settings: Settings) -> str:
@@ -210,3 +215,20 @@ def start_passkey_ceremony(settings: Settings, handle: str, lifetime: int) -> No
 def end_passkey_ceremony(settings: Settings) -> None:
     """Record deleting the ceremony's cookie: its challenge is used up."""
     _record(passkey_cookie_name(settings), Cookie(None, None, httponly=True))
+
+
+def device_cookie_name(settings: Settings) -> str:
+    """The known-device cookie: named after the session cookie (so ``__Host-`` over https)."""
+    return settings.session_cookie_name + "_device"
+
+
+def device_claims(request: Request, settings: Settings, signer: Signer) -> tuple[DeviceClaim, ...]:
+    """The accounts this browser signed in to, as its known-device cookie says (MAC checked)."""
+    return device_cookies.decode(signer, request.cookies.get(device_cookie_name(settings)))
+
+
+def remember_device(settings: Settings, signer: Signer, claims: tuple[DeviceClaim, ...]) -> None:
+    """Record the known-device cookie: long-lived and HttpOnly (no script needs it, and one
+    that read it could make another browser pass for this one). Sign-out leaves it."""
+    value = device_cookies.encode(signer, claims)
+    _record(device_cookie_name(settings), Cookie(value, settings.known_device_lifetime, True))

@@ -27,6 +27,7 @@ from ..flows import codes, confirmation, credentials, recovery
 from ..headers import no_store
 from ..openapi import responds
 from ..schemas import ProblemDetails, SessionPublic, SignedIn, UserPublic
+from ..throttle import rate_limited
 from ..transports import browser
 from ..uniform_time import uniform_duration
 from ..validation import auth_body, json_body
@@ -57,8 +58,10 @@ def resend_confirmation(body: EmailInput) -> Response:
 @bp.post("/confirm")
 @csrf_exempt
 @json_body(ConfirmInput, max_body=auth_body)
+@rate_limited("login_limit_per_ip", scope="confirm-ip")
 @responds(200, Confirmed, "Confirmed (or it already was)")
 @responds(400, ProblemDetails, "token_invalid or token_expired")
+@responds(429, ProblemDetails, "Too many attempts from this address")
 def confirm_email(body: ConfirmInput) -> Response:
     """Confirm an email address with the token of the mailed link (for clients that open the
     link themselves)."""
@@ -83,8 +86,10 @@ def forgot_password(body: EmailInput) -> Response:
 @bp.post("/password/reset")
 @csrf_exempt
 @json_body(ResetInput, max_body=auth_body)
+@rate_limited("login_limit_per_ip", scope="reset-ip")
 @responds(200, Done, "Password set; every session of the account ended (sign in again)")
 @responds(400, ProblemDetails, "token_invalid or token_expired")
+@responds(429, ProblemDetails, "Too many attempts from this address")
 def reset_password(body: ResetInput) -> Response:
     """Set a new password with the token of a reset link; it signs every device out."""
     user = recovery.reset(flow_context(), token=body.token, password=body.password)

@@ -13,11 +13,17 @@ from .. import audit, clock
 from ..errors import BastionError, Forbidden
 from ..flows.context import Client, FlowContext
 from ..state import current_bastion
+from ..transports import browser
 
 
 def request_client() -> Client:
     """The device of the current request, as session records keep it."""
-    return Client(ip=request.remote_addr or "", user_agent=request.user_agent.string)
+    state = current_bastion()
+    return Client(
+        ip=request.remote_addr or "",
+        user_agent=request.user_agent.string,
+        devices=browser.device_claims(request, state.settings, state.device_signer),
+    )
 
 
 def flow_context() -> FlowContext:

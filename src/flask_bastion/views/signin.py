@@ -12,6 +12,7 @@ from ..audit import AuditEvent
 from ..errors import EmailUnconfirmed, SignInPending
 from ..flows import accounts, codes, signin
 from ..flows.signin import EMAIL_UNCONFIRMED, ClientKind, Pending, SignedIn, SignInResult
+from ..security.devices import DeviceClaim, with_claim
 from ..state import current_bastion
 from ..transports import browser
 from .context import failures_recorded, flow_context, record
@@ -38,7 +39,18 @@ def complete(result: SignInResult) -> Completed:
     token = browser.start_session(
         state.settings, state.csrf_signer, result.session_token, result.session
     )
+    remember_device(result.device)
     return Completed(result, token)
+
+
+def remember_device(claim: DeviceClaim | None) -> None:
+    """Put this sign-in's known-device claim into the browser's cookie, beside the claims it
+    holds for other accounts."""
+    if claim is None:
+        return
+    state = current_bastion()
+    held = browser.device_claims(request, state.settings, state.device_signer)
+    browser.remember_device(state.settings, state.device_signer, with_claim(held, claim))
 
 
 def password_sign_in(

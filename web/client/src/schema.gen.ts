@@ -2046,6 +2046,12 @@ export interface operations {
             /** @description Too many requests from this address or for this identity */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2133,6 +2139,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2193,6 +2205,21 @@ export interface operations {
             /** @description Invalid fields */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many attempts from this address */
+            429: {
+                headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2282,6 +2309,12 @@ export interface operations {
             /** @description Too many requests from this address or for this email */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2360,6 +2393,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2467,6 +2506,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2639,6 +2684,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2668,6 +2719,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2853,6 +2910,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2922,6 +2985,12 @@ export interface operations {
             /** @description Too many requests from this address or for this email */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2982,6 +3051,21 @@ export interface operations {
             /** @description Invalid fields */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many attempts from this address */
+            429: {
+                headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3080,6 +3164,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3167,6 +3257,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3421,6 +3517,12 @@ export interface operations {
             /** @description Too many attempts */
             429: {
                 headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
