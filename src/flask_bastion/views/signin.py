@@ -90,6 +90,9 @@ def mfa_sign_in(kind: ClientKind, *, token: str | None, code: str) -> Completed:
     ``InvalidMfaCode`` (counted; five void the challenge).
     """
     ctx = flow_context()
+    if kind == "app":
+        # Resolve the signing key before the challenge is written off (see AccessTokens.issue).
+        ctx.access_tokens.keys.signing_key(ctx.now)
     with failures_recorded(AuditEvent.MFA_FAILED, client=kind):
         try:
             passed = mfa.finish_challenge(ctx, token=token, kind=kind, code=code)
