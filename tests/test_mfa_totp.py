@@ -243,6 +243,6 @@ def test_malformed_and_invalid_bodies(app: Flask, ann: None, client_kind: Client
         assert answer.status_code == 422 and answer.json["code"] == "validation_failed", body
     broken = me.post(f"{MFA}/totp/confirm", data="{", headers={"Content-Type": "application/json"})
     assert broken.status_code == 400 and broken.json["code"] == "malformed_json"
-    for code in ("abcdef", "12345", "1234567", "００００００"):
+    for code in ("abcdef", "12345", "1234567", "\uff10" * 6):  # fullwidth digits too
         answer = me.post(f"{MFA}/totp/confirm", {"code": code})
         assert answer.status_code == 401 and answer.json["code"] == "invalid_mfa_code", code
