@@ -35,8 +35,11 @@ LIBRARY_TABLES = {
     "signing_keys",
     "mail_outbox",
     "account_tokens",
+    "totp_credentials",
+    "recovery_codes",
+    "mfa_challenges",
 }
-LIBRARY_HEAD = "bastion_0004"
+LIBRARY_HEAD = "bastion_0005"
 HEADS = {LIBRARY_HEAD, "newsroom_0001"}
 
 # The tables each revision of the old history had created.
