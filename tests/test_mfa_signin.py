@@ -4,6 +4,7 @@ the pending step's expiry and tries; password reset still needing the code after
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -320,3 +321,72 @@ def test_prune_removes_pending_steps_past_their_expiry(
         "mfa_challenge_invalid"
     )
     assert app_finish(app, fresh, enrolled.authenticator.next_code()).status_code == 200
+
+
+def _form_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None, html
+    return match.group(1)
+
+
+def test_the_server_rendered_forms_ask_for_the_second_factor(
+    app: Flask, enrolled: Enrolled, mailbox: Mailbox
+) -> None:
+    browser = app.test_client()
+    token = _form_token(browser.get("/login?next=/app/articles").text)
+    page = browser.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "identity": "ann",
+            "password": PASSWORD,
+            "next": "/app/articles",
+        },
+    )
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "<h1>Two-step sign-in</h1>" in page.text
+    assert '<input type="hidden" name="next" value="/app/articles">' in page.text
+    assert browser.get_cookie(MFA_COOKIE) is not None
+    assert browser.get("/api/auth/session").status_code == 401
+
+    def send(code: str, html: str) -> Any:
+        return browser.post(
+            "/login/mfa",
+            data={"csrf_token": _form_token(html), "code": code, "next": "/app/articles"},
+        )
+
+    wrong = send("000000x", page.text)
+    assert wrong.status_code == 401
+    assert "The code is wrong or was already used." in wrong.text
+    done = send(enrolled.authenticator.next_code(), wrong.text)
+    assert (done.status_code, done.headers["Location"]) == (303, "/app/articles")
+    assert browser.get("/api/auth/session").json["user"]["username"] == "ann"
+    assert browser.get_cookie(MFA_COOKIE) is None
+
+    # The code form too; and a pending step that is gone sends the browser back to sign in.
+    other = app.test_client()
+    asked = other.post(
+        "/login/code",
+        data={"csrf_token": _form_token(other.get("/login/code").text), "identity": "ann"},
+    )
+    assert asked.status_code == 200
+    page = other.post(
+        "/login/code",
+        data={
+            "csrf_token": _form_token(asked.text),
+            "identity": "ann",
+            "code": mailbox.code("ann@example.com"),
+        },
+    )
+    assert "<h1>Two-step sign-in</h1>" in page.text
+    for _ in range(5):
+        page = send_as(other, "zzzzz-zzzzz", page.text)
+        assert page.status_code == 401 and "The code is wrong or was already used." in page.text
+    page = send_as(other, enrolled.authenticator.next_code(), page.text)
+    assert page.status_code == 401
+    assert "This sign-in has expired or was used up. Please sign in again." in page.text
+    assert '<label for="password">' in page.text  # the sign-in form again
+
+
+def send_as(browser: Any, code: str, html: str) -> Any:
+    return browser.post("/login/mfa", data={"csrf_token": _form_token(html), "code": code})
