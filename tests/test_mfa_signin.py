@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flask_bastion import current_bastion
 from flask_bastion.prune import prune
@@ -119,7 +121,7 @@ def test_an_app_gets_mfa_required_and_finishes_with_the_token(
             "code": "mfa_required",
             "methods": BOTH,
             "mfa_token": token,
-            "error": "mfa_required",
+            "error": "invalid_grant",
             "error_description": "Enter a code from your authenticator app.",
         },
     )
@@ -390,3 +392,22 @@ def test_the_server_rendered_forms_ask_for_the_second_factor(
 
 def send_as(browser: Any, code: str, html: str) -> Any:
     return browser.post("/login/mfa", data={"csrf_token": _form_token(html), "code": code})
+
+
+CODES = st.text(max_size=70) | st.integers() | st.none() | st.lists(st.text(max_size=3), max_size=2)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(code=CODES, cookie=st.text(max_size=80))
+def test_hostile_codes_and_cookies_never_fail(
+    app: Flask, enrolled: Enrolled, code: Any, cookie: str
+) -> None:
+    browser = app.test_client()
+    if cookie.isascii() and cookie.isprintable() and ";" not in cookie:
+        browser.set_cookie(MFA_COOKIE, cookie)
+    answer = verify(browser, code)
+    assert answer.status_code in (401, 422, 429), answer.json
+    token = app_finish(app, cookie or "x", code)
+    assert token.status_code in (400, 401, 422, 429), token.json

@@ -99,13 +99,10 @@ def _codes_remaining(ctx: FlowContext, user_id: int) -> int:
 
 def state(ctx: FlowContext, user_id: int) -> MfaState:
     """The ways that can finish a second-factor step for this user, and the codes left."""
-    remaining = _codes_remaining(ctx, user_id) if _enabled(ctx, user_id) else 0
-    methods = []
-    if _enabled(ctx, user_id) is not None:
-        methods.append("totp")
-    if remaining:
-        methods.append("recovery_code")
-    return MfaState(methods, remaining)
+    if _enabled(ctx, user_id) is None:
+        return MfaState([], 0)
+    remaining = _codes_remaining(ctx, user_id)
+    return MfaState(["totp", "recovery_code"] if remaining else ["totp"], remaining)
 
 
 def start_setup(ctx: FlowContext, user: User) -> TotpSetup:
