@@ -411,3 +411,28 @@ def test_hostile_codes_and_cookies_never_fail(
     assert answer.status_code in (401, 422, 429), answer.json
     token = app_finish(app, cookie or "x", code)
     assert token.status_code in (400, 401, 422, 429), token.json
+
+
+def test_wrong_codes_are_limited_per_account_across_pending_steps(
+    app_factory: Any, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    app = app_factory(BASTION_MFA_LIMIT_PER_ACCOUNT="3/hour", BASTION_MAIL_URL=smtp_server.url)
+    signed_in_ann = signed_in_registered(app)
+    phone = enroll(signed_in_ann, clock).authenticator
+    first = app_login(app).json["mfa_token"]
+    for _ in range(2):
+        assert app_finish(app, first, "000000x").json["code"] == "invalid_mfa_code"
+    second = app_login(app).json["mfa_token"]  # a new sign-in brings no new guesses
+    assert app_finish(app, second, "000000x").json["code"] == "invalid_mfa_code"
+    limited = app_finish(app, second, phone.next_code())
+    assert limited.status_code == 429 and limited.json["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+def signed_in_registered(app: Flask) -> Any:
+    assert post(
+        app.test_client(),
+        "/api/auth/register",
+        {"email": "ann@example.com", "username": "ann", "password": PASSWORD},
+    ).status_code in (201, 202)
+    return signed_in(app.test_client(), "browser", "ann", PASSWORD)
