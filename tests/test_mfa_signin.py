@@ -11,8 +11,14 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from flask_bastion import clock as bastion_clock
 from flask_bastion import current_bastion
+from flask_bastion.flows import signin
+from flask_bastion.flows.context import command_context
+from flask_bastion.flows.signin import Method
+from flask_bastion.models import User
 from flask_bastion.prune import prune
 from flask_bastion.testing import ClientKind, Clock, assert_problem, signed_in
 from tests.account_helpers import NEW_PASSWORD, PASSWORD, Mailbox, csrf, post
@@ -436,3 +442,34 @@ def signed_in_registered(app: Flask) -> Any:
         {"email": "ann@example.com", "username": "ann", "password": PASSWORD},
     ).status_code in (201, 202)
     return signed_in(app.test_client(), "browser", "ann", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("method", "second_factor", "signs_in"),
+    [
+        ("password", False, False),
+        ("code", False, False),
+        ("passkey", False, True),  # a user-verified passkey is two factors already
+        ("password", True, True),
+    ],
+)
+def test_the_pipeline_stage_asks_every_way_in_but_a_passkey(
+    app: Flask,
+    enrolled: Enrolled,
+    client_kind: ClientKind,
+    method: Method,
+    second_factor: bool,
+    signs_in: bool,
+) -> None:
+    with app.app_context():
+        state = current_bastion()
+        with state.db.unit_of_work() as db:
+            ctx = command_context(state, db, now=bastion_clock.now())
+            user = db.scalars(select(User).where(User.username_key == "ann")).one()
+            result = signin.sign_in(
+                ctx, user, kind=client_kind, method=method, second_factor=second_factor
+            )
+            if signs_in:
+                assert isinstance(result, signin.SignedIn)
+            else:
+                assert result == signin.Pending(user, signin.SECOND_FACTOR)
