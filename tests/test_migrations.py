@@ -40,6 +40,9 @@ LIBRARY_TABLES = {
     "passkeys",
     "passkey_challenges",
     "known_devices",
+    "totp_credentials",
+    "recovery_codes",
+    "mfa_challenges",
 }
 LIBRARY_HEAD = "bastion_0008"
 HEADS = {LIBRARY_HEAD, "newsroom_0001"}

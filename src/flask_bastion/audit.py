@@ -50,6 +50,12 @@ class AuditEvent(StrEnum):
     PASSKEY_CLONE_DETECTED = "passkey_clone_detected"
     # Rate limits (issue 11, item 4): a limit refused a request; once per key per window.
     RATE_LIMITED = "rate_limited"
+    # Second factor (TOTP and recovery codes; issue 11, MFA part).
+    MFA_ENABLED = "mfa_enabled"
+    MFA_DISABLED = "mfa_disabled"
+    MFA_FAILED = "mfa_failed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
 
 
 # Who else hears each event, after the log line (the metrics count sign-ins and replays):

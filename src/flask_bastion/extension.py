@@ -34,6 +34,7 @@ from .security.devices import PURPOSE as DEVICE_PURPOSE
 from .security.one_time import CODE_HASH_PURPOSE
 from .security.origin import is_loopback, is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
+from .security.second_factor import MfaKeys
 from .security.signing import Signer
 from .signers import secret_keys
 from .signing_keys import AccessTokens, KeyStore
@@ -44,6 +45,7 @@ from .views.auth import bp as auth_bp
 from .views.devices import bp as devices_bp
 from .views.docs import bp as docs_bp
 from .views.links import bp as links_bp
+from .views.mfa import bp as mfa_bp
 from .views.passkeys import bp as passkeys_bp
 from .views.security_events import admin_bp as admin_security_events_bp
 from .views.security_events import bp as security_events_bp
@@ -88,6 +90,7 @@ class Bastion:
             csrf_signer=Signer.for_purpose(secrets, "csrf"),
             code_signer=Signer.for_purpose(secrets, CODE_HASH_PURPOSE),
             device_signer=Signer.for_purpose(secrets, DEVICE_PURPOSE),
+            mfa_keys=MfaKeys.derive(secrets),
             keys=keys,
             access_tokens=AccessTokens(
                 keys,
@@ -115,6 +118,7 @@ class Bastion:
         app.register_blueprint(security_events_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(admin_security_events_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(passkeys_bp, url_prefix=settings.url_prefix + "/passkeys")
+        app.register_blueprint(mfa_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)

@@ -20,6 +20,7 @@ What is dead:
 * a **one-time token** (a mailed link or sign-in code) past its expiry, used or not. A used one is
   kept until then: a link opened a second time (a mail scanner first) finds it and answers
   "already done" instead of "invalid";
+* a **pending second-factor step** (``mfa_challenges``) past its expiry;
 * a **sent mail** older than :data:`SENT_MAIL_KEPT`: it was delivered, and is kept a while only for
   ``mail status`` and the development viewer. Queued and failed mails are never pruned;
 * a **security event** older than ``BASTION_SECURITY_EVENT_RETENTION`` (default a year; 0 keeps
@@ -50,6 +51,7 @@ from .models import (
     AccountToken,
     AuthSession,
     KnownDevice,
+    MfaChallenge,
     OutboxMessage,
     PasskeyChallenge,
     RefreshToken,
@@ -67,6 +69,7 @@ _mail = cast(Table, OutboxMessage.__table__)
 _ev = cast(Table, SecurityEvent.__table__)
 _pc = cast(Table, PasskeyChallenge.__table__)
 _kd = cast(Table, KnownDevice.__table__)
+_mfa = cast(Table, MfaChallenge.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 # A known device not seen for longer is forgotten whatever BASTION_KNOWN_DEVICE_LIFETIME says
@@ -145,6 +148,8 @@ STEPS: Sequence[Step] = (
     # A passkey ceremony nobody finished: useless once expired (a finished one is deleted).
     Step("passkey_challenges", _pc, lambda now: _pc.c.expires_at <= now),
     Step("known_devices", _kd, lambda now: _kd.c.last_seen_at <= now - KNOWN_DEVICE_KEPT),
+    # A pending second-factor step past its few minutes can finish nothing.
+    Step("mfa_challenges", _mfa, lambda now: _mfa.c.expires_at <= now),
 )
 
 

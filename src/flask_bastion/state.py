@@ -14,6 +14,7 @@ from .config import Settings
 from .db import Database
 from .ratelimit import RateLimits
 from .security.passwords import Passwords
+from .security.second_factor import MfaKeys
 from .security.signing import Signer
 from .signing_keys import AccessTokens, KeyStore
 
@@ -31,6 +32,7 @@ class BastionState:
     access_tokens: AccessTokens
     code_signer: Signer
     device_signer: Signer  # the known-device cookie (security/devices.py)
+    mfa_keys: MfaKeys
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
 

@@ -121,3 +121,13 @@ def new_device(ctx: FlowContext, user: User) -> None:
             **_spa_links(ctx.settings),
         },
     )
+
+
+def mfa_disabled(ctx: FlowContext, user: User) -> None:
+    """Tell the owner their second factor is gone: if it was not them, they act now."""
+    enqueue(
+        ctx,
+        to=user.email,
+        template="mfa_disabled",
+        context={"username": user.username, **_spa_links(ctx.settings)},
+    )

@@ -256,7 +256,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with an email or username and a password. */
+        /**
+         * Sign in with an email or username and a password.
+         * @description For a user with a second factor the answer is ``{"mfa_required": true, "methods"}`` and a
+         *     pending-sign-in cookie: finish at ``POST /mfa/verify``.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -275,6 +279,112 @@ export interface paths {
         put?: never;
         /** Sign out: the server-side session is deleted and the cookies cleared. */
         post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the ways you can finish a two-step sign-in, and the recovery codes left. */
+        get: operations["get_mfa"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace your recovery codes (needs a recent sign-in). */
+        post: operations["regenerate_recovery_codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Turn the authenticator app off (needs a recent sign-in); its recovery codes die too. */
+        delete: operations["disable_totp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn the authenticator app on with a code from it; answers ten recovery codes. */
+        post: operations["confirm_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start setting up an authenticator app: its secret, otpauth URI and QR code (SVG). */
+        post: operations["setup_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish this browser's sign-in with a code from the authenticator app or a recovery code.
+         * @description The pending sign-in is the one this browser started (its HttpOnly cookie), for five minutes
+         *     and five wrong codes.
+         */
+        post: operations["verify_mfa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -576,6 +686,9 @@ export interface paths {
          *     ``grant_type=password&username=...&password=...``; or ``grant_type=refresh_token`` with
          *     ``refresh_token``, as ``/token/refresh`` does. Unknown parameters are ignored. No cookie is
          *     set.
+         *
+         *     A user with a second factor gets 401 ``mfa_required`` with ``mfa_token`` and ``methods``;
+         *     send ``{"mfa_token", "code"}`` (a TOTP or recovery code) within five minutes to finish.
          */
         post: operations["issue_token"];
         delete?: never;
@@ -1024,6 +1137,86 @@ export interface components {
             remember?: boolean;
         };
         /**
+         * MfaChallengeStarted
+         * @description The first factor was right; finish at ``POST /mfa/verify`` with one of ``methods``.
+         */
+        MfaChallengeStarted: {
+            /** Methods */
+            methods: ("totp" | "recovery_code")[];
+            /**
+             * Mfa Required
+             * @default true
+             * @constant
+             */
+            mfa_required?: true;
+        };
+        /** MfaCodeInput */
+        MfaCodeInput: {
+            /** Code */
+            code: string;
+        };
+        /**
+         * MfaMethods
+         * @description The ways that can finish a second-factor step, and the recovery codes left.
+         */
+        MfaMethods: {
+            /** Methods */
+            methods: ("totp" | "recovery_code")[];
+            /** Recovery Codes Remaining */
+            recovery_codes_remaining: number;
+        };
+        /**
+         * MfaRequiredProblem
+         * @description 401 ``mfa_required`` of the token endpoint: send ``mfa_token`` and a ``code`` next.
+         */
+        MfaRequiredProblem: {
+            /** Code */
+            code: string;
+            /** Detail */
+            detail: string;
+            /** Error */
+            error: string;
+            /** Error Description */
+            error_description: string;
+            /**
+             * Errors
+             * @default null
+             */
+            errors?: components["schemas"]["ProblemField"][] | null;
+            /** Methods */
+            methods: ("totp" | "recovery_code")[];
+            /** Mfa Token */
+            mfa_token: string;
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id?: string | null;
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /** Type */
+            type: string;
+        };
+        /**
+         * MfaTokenRequest
+         * @description ``POST /api/token`` finishing a sign-in that answered ``mfa_required``: its
+         *     ``mfa_token`` and a TOTP or recovery code.
+         */
+        MfaTokenRequest: {
+            /** Code */
+            code: string;
+            /**
+             * Grant Type
+             * @default password
+             * @constant
+             */
+            grant_type?: "password";
+            /** Mfa Token */
+            mfa_token: string;
+        };
+        /**
          * OAuthProblem
          * @description A token endpoint's error: problem+json with the RFC 6749 5.2 members beside it.
          */
@@ -1222,6 +1415,14 @@ export interface components {
             /** Password */
             password: string;
         };
+        /**
+         * RecoveryCodes
+         * @description Single-use recovery codes, shown this once: only their hashes are kept.
+         */
+        RecoveryCodes: {
+            /** Recovery Codes */
+            recovery_codes: string[];
+        };
         /** RefreshInput */
         RefreshInput: {
             /** Refresh Token */
@@ -1378,10 +1579,15 @@ export interface components {
             user: components["schemas"]["UserPublic"];
         };
         /**
+         * SignedInOrMfa
+         * @description A sign-in's 200: signed in, or the first factor passed and a second is due.
+         */
+        SignedInOrMfa: components["schemas"]["SignedIn"] | components["schemas"]["MfaChallengeStarted"];
+        /**
          * TokenGrant
          * @description The body of ``POST /api/token``: one of the grants it accepts, as JSON or as a form.
          */
-        TokenGrant: components["schemas"]["TokenRequest"] | components["schemas"]["CodeTokenRequest"] | components["schemas"]["RefreshTokenGrant"];
+        TokenGrant: components["schemas"]["TokenRequest"] | components["schemas"]["CodeTokenRequest"] | components["schemas"]["MfaTokenRequest"] | components["schemas"]["RefreshTokenGrant"];
         /**
          * TokenPair
          * @description A short-lived access token (a JWT) and the refresh token that renews it, once.
@@ -1401,6 +1607,11 @@ export interface components {
             token_type?: "Bearer";
         };
         /**
+         * TokenRefused
+         * @description A 401 of ``POST /api/token``: a second factor is due, or the credentials were refused.
+         */
+        TokenRefused: components["schemas"]["MfaRequiredProblem"] | components["schemas"]["OAuthProblem"];
+        /**
          * TokenRequest
          * @description ``POST /api/token``: the OAuth 2.0 password grant, as JSON or as a form.
          *
@@ -1418,6 +1629,18 @@ export interface components {
             identity: string;
             /** Password */
             password: string;
+        };
+        /**
+         * TotpSetupStarted
+         * @description A new authenticator secret, not enabled until confirmed with a code from it.
+         */
+        TotpSetupStarted: {
+            /** Otpauth Uri */
+            otpauth_uri: string;
+            /** Qr Svg */
+            qr_svg: string;
+            /** Secret */
+            secret: string;
         };
         /** UserPublic */
         UserPublic: {
@@ -2073,13 +2296,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in */
+            /** @description Signed in; or, with a second factor, mfa_required */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SignedIn"];
+                    "application/json": components["schemas"]["SignedInOrMfa"];
                 };
             };
             /** @description Malformed JSON */
@@ -2440,13 +2663,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in */
+            /** @description Signed in; or, with a second factor, mfa_required */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SignedIn"];
+                    "application/json": components["schemas"]["SignedInOrMfa"];
                 };
             };
             /** @description Malformed JSON */
@@ -2535,6 +2758,318 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    get_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your second factors */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaMethods"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    regenerate_recovery_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description New codes, shown this once; the old ones no longer work */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description mfa_not_enabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    disable_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Turned off, with its recovery codes; a notice was mailed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description mfa_not_enabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    confirm_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaCodeInput"];
+            };
+        };
+        responses: {
+            /** @description Enabled; the recovery codes, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description totp_setup_required: no setup under way */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    setup_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new secret to scan; nothing is enabled until confirmed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpSetupStarted"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description totp_already_enabled: turn it off first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    verify_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaCodeInput"];
+            };
+        };
+        responses: {
+            /** @description Signed in: a new session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedIn"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description invalid_mfa_code, or mfa_challenge_invalid: sign in again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Account deactivated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many attempts */
+            429: {
+                headers: {
+                    /** @description What remains of it and when it resets, e.g. `"login-ip";r=0;t=17` */
+                    RateLimit?: string;
+                    /** @description The policy that refused, e.g. `"login-ip";q=60;w=60` (draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
             };
         };
     };
@@ -3469,13 +4004,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["OAuthProblem"];
                 };
             };
-            /** @description Wrong identity, password or code, a bad refresh token, or a client secret */
+            /** @description Wrong identity, password or code, a bad refresh token, or a client secret; mfa_required (send mfa_token and a code next) */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["OAuthProblem"];
+                    "application/problem+json": components["schemas"]["TokenRefused"];
                 };
             };
             /** @description Account deactivated, or email_unconfirmed */

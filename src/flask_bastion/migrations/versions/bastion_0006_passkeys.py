@@ -1,7 +1,7 @@
 """bastion: passkeys (WebAuthn credentials, user handles, ceremonies in flight)
 
 Revision ID: bastion_0006
-Revises: bastion_0004
+Revises: bastion_0005
 Create Date: 2026-12-01 10:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import flask_bastion.db
 
 revision = "bastion_0006"
-down_revision = "bastion_0004"
+down_revision = "bastion_0005"
 branch_labels = None
 depends_on = None
 
