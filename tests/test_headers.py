@@ -154,7 +154,14 @@ def test_https_cookies_are_secure_with_the_host_prefix(app_factory: AppFactory) 
     )
     assert response.status_code == 201, response.json
     cookies = set_cookies(response)
-    assert set(cookies) == {"__Host-bastion_session", "__Host-XSRF-TOKEN"}
+    # The known-device cookie comes with every browser sign-in (docs/rate-limits.md).
+    assert set(cookies) == {
+        "__Host-bastion_session",
+        "__Host-XSRF-TOKEN",
+        "__Host-bastion_session_device",
+    }
+    device = cookies["__Host-bastion_session_device"]
+    assert all(a in device for a in ("Secure", "HttpOnly", "Path=/")) and "Domain" not in device
     signed_in_token = client.get_cookie("__Host-XSRF-TOKEN", domain="news.example.com")
     assert signed_in_token is not None and response.json["csrf_token"] == signed_in_token.value
     session = cookies["__Host-bastion_session"]
@@ -184,5 +191,5 @@ def test_https_cookies_are_secure_with_the_host_prefix(app_factory: AppFactory) 
 
 def test_http_loopback_cookies_have_no_prefix_and_no_secure_flag(auth: Auth) -> None:
     cookies = set_cookies(auth.register())
-    assert set(cookies) == {"bastion_session", "XSRF-TOKEN"}
+    assert set(cookies) == {"bastion_session", "XSRF-TOKEN", "bastion_session_device"}
     assert all("Secure" not in c for c in cookies.values())

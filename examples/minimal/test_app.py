@@ -138,6 +138,14 @@ def test_the_library_migrations_created_its_tables(client: FlaskClient, database
         "signing_keys",
         "mail_outbox",
         "account_tokens",
+        "totp_credentials",
+        "recovery_codes",
+        "mfa_challenges",
+        "passkey_users",
+        "passkeys",
+        "passkey_challenges",
+        "security_events",
+        "known_devices",
     }
 
 
