@@ -24,6 +24,7 @@ from tests.test_newsroom_signin import form_token, post_login
 from tests.test_security_events import rows, user_id
 
 ORIGIN = "http://localhost"
+CEREMONY_COOKIE = "bastion_session_passkey"
 RATE_LIMITED = {
     "type": "about:blank",
     "title": "Too Many Requests",
@@ -223,9 +224,18 @@ def test_failed_assertions_of_a_passkey_delay_strangers_not_the_owners_device(
     stranger = elsewhere(app, "198.51.100.77")
     for _ in range(2):
         assert passkey_login(stranger, authenticator, forge=True).json["code"] == "passkey_invalid"
-    delayed = passkey_login(stranger, authenticator, forge=False)  # even a good one waits
-    assert (delayed.status_code, delayed.json) == (429, RATE_LIMITED)
+    options = post(stranger, "/api/auth/passkeys/login/options", None).json
+    handle = stranger.get_cookie(CEREMONY_COOKIE)
+    assert handle is not None
+    good = authenticator.get(options)
+    delayed = post(stranger, "/api/auth/passkeys/login", {"credential": good})
+    assert (delayed.status_code, delayed.json) == (429, RATE_LIMITED)  # even a good one waits
     assert delayed.headers["RateLimit-Policy"].startswith('"passkey-account";')
+    # The refused answer used its ceremony up all the same: after the delay, no second go.
+    clock.advance(int(delayed.headers["Retry-After"]))
+    stranger.set_cookie(CEREMONY_COOKIE, handle.value)
+    again = post(stranger, "/api/auth/passkeys/login", {"credential": good})
+    assert (again.status_code, again.json["code"]) == (400, "challenge_invalid")
 
     # The owner's known device is not held by that delay.
     assert post(home, "/api/auth/logout", None).status_code == 204
@@ -236,5 +246,6 @@ def test_failed_assertions_of_a_passkey_delay_strangers_not_the_owners_device(
         ("passkey_invalid", ann),
         ("passkey_invalid", ann),
         ("rate_limited", ann),
+        ("challenge_invalid", None),
     ]
     assert [(r.details["scope"], r.user_id) for r in refusals(app)] == [("passkey-account", ann)]
