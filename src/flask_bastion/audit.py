@@ -76,7 +76,7 @@ KEPT_ON_ROLLBACK: frozenset[str] = frozenset(
         AuditEvent.REAUTH_FAILED,
         AuditEvent.REFRESH_TOKEN_RACE_LOST,
         AuditEvent.REFRESH_TOKEN_REUSED,
-        AuditEvent.RATE_LIMITED,  # recorded after the view, as its 429 rolls back
+        AuditEvent.RATE_LIMITED,  # recorded as the limiter refuses; its 429 rolls back
     }
 )
 

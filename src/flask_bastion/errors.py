@@ -240,6 +240,11 @@ class PasskeySignInFailed(PasskeyInvalid):
 
     status = 401
 
+    def __init__(self, *, user_id: int | None = None) -> None:
+        super().__init__()
+        # A known passkey's failure is its owner's to see; the answer is the same either way.
+        self.audit_fields = {"user_id": user_id} if user_id is not None else {}
+
 
 class PasskeyCloned(PasskeyInvalid):
     """A valid signature whose sign counter did not advance: another copy of the credential
@@ -313,6 +318,8 @@ class RateLimited(BastionError):
         super().__init__(detail, headers=headers)
         self.scope = scope  # the policy that refused ("login-ip"), for the audit trail
         self.user_id = user_id  # the account the refused attempt was on, when known
+        # So the refused sign-in's login_failed row is the account's too (its owner sees it).
+        self.audit_fields = {"user_id": user_id} if user_id is not None else {}
         # Only the first refusal of a key in its window is audited (ratelimit.first_refusal).
         self.first_refusal = False
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from werkzeug.exceptions import SecurityError
 
 from . import security_events
@@ -100,6 +100,7 @@ class Bastion:
             ),
             trusted_origins=frozenset({settings.public_origin, *settings.cors_origins}),
         )
+        state.limits.on_refusal = _record_refusal
         common_passwords(settings.common_passwords)  # load the list at start-up, not mid-request
         if app.config.get("TRUSTED_HOSTS") is None:
             app.config["TRUSTED_HOSTS"] = trusted_hosts(settings)
@@ -214,7 +215,6 @@ def _finish_response(response: Response) -> Response:
     next, in their own transaction (:mod:`flask_bastion.security_events`).
     """
     state = current_bastion()
-    _record_refusal(failed_request_error())
     cookies = browser.take_cookies()
     signed_out = browser.take_clear_site_data()
     committed = keeps_writes(failed_request_error())
@@ -239,9 +239,10 @@ def _write_leftover_events(_exc: BaseException | None = None) -> None:
     security_events.flush(state.db.engine, committed=False)
 
 
-def _record_refusal(error: BaseException | None) -> None:
-    """Audit a rate-limit refusal, wherever in the request it was raised: only the first of its
-    key in its window (the limiter says which), so an attack is one line, not one per try."""
-    if isinstance(error, RateLimited) and error.first_refusal:
-        fields = {"user_id": error.user_id} if error.user_id is not None else {}
-        audit(AuditEvent.RATE_LIMITED, ip=request.remote_addr, scope=error.scope, **fields)
+def _record_refusal(error: RateLimited) -> None:
+    """Audit a rate-limit refusal as the limiter makes it, whoever catches the 429 later (a
+    form view renders its own page): the limiter calls this only for the first refusal of a
+    key in its window, so an attack is one line, not one per try."""
+    fields = {"user_id": error.user_id} if error.user_id is not None else {}
+    ip = request.remote_addr if has_request_context() else None
+    audit(AuditEvent.RATE_LIMITED, ip=ip, scope=error.scope, **fields)

@@ -150,6 +150,9 @@ class RateLimits:
         # The configured store (the readiness probe pings it).
         self.limiter = self.redis or self.memory
         self.fallback = Fallback("Redis (rate limits)", errors)
+        # Told of each refusal that is the first of its key in its window (the extension
+        # records it in the audit trail): whoever catches the 429 later, it is recorded here.
+        self.on_refusal: Callable[[RateLimited], None] | None = None
 
     @staticmethod
     def key(parts: tuple[str, ...]) -> str:
@@ -178,6 +181,12 @@ class RateLimits:
         if not self._on(lambda limiter: limiter.hit(item, key)):
             raise self._refused(item, key, parts[0], user_id)
 
+    def count(self, limit: str, *parts: str) -> None:
+        """Count one attempt and refuse nothing: the next :meth:`check` reads it. For a failure
+        counted after the answer is decided (a wrong code stays a wrong code)."""
+        item, key = parse(limit), self.key(parts)
+        self._on(lambda limiter: limiter.hit(item, key))
+
     def spent(self, limit: str, *parts: str) -> bool:
         """Whether the limit has nothing left (nothing is counted)."""
         item, key = parse(limit), self.key(parts)
@@ -190,8 +199,13 @@ class RateLimits:
         # The window itself is kept by the limits storage on its own time (Redis's in
         # production); only our reading of "now" goes through the clock.
         wait = math.ceil(stats.reset_time - clock.now().timestamp())
-        error = refusal(policy, item, wait, user_id=user_id)
+        return self._noted(refusal(policy, item, wait, user_id=user_id), key, item)
+
+    def _noted(self, error: RateLimited, key: str, item: RateLimitItem) -> RateLimited:
+        """``error`` marked first of its key in the window or not; a first one is reported."""
         error.first_refusal = self.first_refusal(key, item.get_expiry())
+        if error.first_refusal and self.on_refusal is not None:
+            self.on_refusal(error)
         return error
 
     def first_refusal(self, key: str, window: int) -> bool:
@@ -218,9 +232,7 @@ class RateLimits:
         wait = state.wait(now)
         if wait:
             item = parse(limit)
-            error = refusal(parts[0], item, wait, user_id=user_id)
-            error.first_refusal = self.first_refusal(key, item.get_expiry())
-            raise error
+            raise self._noted(refusal(parts[0], item, wait, user_id=user_id), key, item)
 
     def failed(self, limit: str, delay: DelayPolicy, *parts: str) -> None:
         """Count a failure of ``parts``: free while ``limit`` lasts, from then on each one sets

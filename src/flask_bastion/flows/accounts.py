@@ -138,26 +138,33 @@ def authenticate(ctx: FlowContext, *, identity: str, password: str) -> User:
 
 @dataclass(frozen=True)
 class SignInGuard:
-    """The per-identity, per-account and per-device counts of one sign-in try (password or code).
+    """The per-identity, per-account and per-device counts of one sign-in try (password, code,
+    second-factor code, passkey).
 
-    ``kind`` keeps password and code failures apart. A known device of the account (its signed
-    cookie, :mod:`flows.known_devices`) is held only by its own budget, never by the account's
-    delay: the owner still gets in while an attacker elsewhere is slowed down.
+    ``kind`` keeps password, code, ``mfa`` and ``passkey`` failures apart. ``identity`` is the
+    identifier as typed, or None when nothing was typed (a second factor or a passkey is already
+    bound to its account). A known device of the account (its signed cookie,
+    :mod:`flows.known_devices`) is held only by its own budget, never by the account's delay:
+    the owner still gets in while an attacker elsewhere is slowed down.
     """
 
     ctx: FlowContext
     kind: str
-    identity: str
+    identity: str | None
     user_id: int | None
     device: DeviceClaim | None
 
     @classmethod
-    def of(cls, ctx: FlowContext, kind: str, identity: str, user: User | None) -> SignInGuard:
+    def of(
+        cls, ctx: FlowContext, kind: str, identity: str | None, user: User | None
+    ) -> SignInGuard:
         device = known_device(ctx, user.id) if user is not None else None
         return cls(ctx, kind, identity, user.id if user else None, device)
 
     def _delayed(self) -> list[tuple[str, ...]]:
-        keys: list[tuple[str, ...]] = [(f"{self.kind}-identity", self.identity)]
+        keys: list[tuple[str, ...]] = []
+        if self.identity is not None:
+            keys.append((f"{self.kind}-identity", self.identity))
         if self.user_id is not None:
             keys.append((f"{self.kind}-account", str(self.user_id)))
         return keys
@@ -180,7 +187,9 @@ class SignInGuard:
         """Count a failure where :meth:`check` will read it."""
         limits, limit = self.ctx.limits, self.ctx.settings.login_limit_per_identity
         if self.device is not None:
-            limits.hit(limit, *self._device_key(), user_id=self.user_id)
+            # Counted, never refused here: a wrong try stays a wrong try (and its writes, such
+            # as a pending step's spent try, stand); the next check() refuses.
+            limits.count(limit, *self._device_key())
             return
         policy = delay_policy(self.ctx.settings)
         for parts in self._delayed():

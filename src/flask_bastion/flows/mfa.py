@@ -35,6 +35,7 @@ from ..security.second_factor import (
     recovery_code_matches,
 )
 from ..security.tokens import new_token, token_hash
+from .accounts import SignInGuard
 from .context import FlowContext
 
 _totp = cast(Table, TotpCredential.__table__)
@@ -206,9 +207,10 @@ def finish_challenge(ctx: FlowContext, *, token: str | None, kind: str, code: st
     if user is None:
         raise MfaChallengeInvalid()
     # Across every pending step of the account: new sign-ins with a stolen password must not
-    # bring five new guesses each without end.
-    per_account = ctx.settings.mfa_limit_per_account
-    ctx.limits.check(per_account, "mfa-account", str(user.id))
+    # bring five new guesses each without end. A delay, never a lockout: the owner's known
+    # device has a budget of its own, so guesses from elsewhere never hold it.
+    guard = SignInGuard.of(ctx, "mfa", None, user)
+    guard.check()
     # A try is taken before the code is looked at, in one conditional UPDATE: concurrent
     # requests can never get more than the five between them.
     taken = ctx.db.execute(
@@ -220,12 +222,12 @@ def finish_challenge(ctx: FlowContext, *, token: str | None, kind: str, code: st
         raise MfaChallengeInvalid()
     factor = check_second_factor(ctx, user, code)
     if factor is None:
-        ctx.limits.hit(per_account, "mfa-account", str(user.id))
         ctx.db.execute(
             delete(_challenges).where(
                 _challenges.c.id == row.id, _challenges.c.attempts >= MFA_MAX_ATTEMPTS
             )
         )
+        guard.failed()  # refuses nothing: the answer stays this wrong code, its writes stand
         raise InvalidMfaCode(user_id=user.id)
     # Of two requests finishing the same challenge, exactly one deletes it.
     if rowcount(ctx.db.execute(delete(_challenges).where(_challenges.c.id == row.id))) != 1:

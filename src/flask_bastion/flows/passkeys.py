@@ -23,10 +23,12 @@ from ..errors import (
     PasskeyCloned,
     PasskeyExists,
     PasskeySignInFailed,
+    RateLimited,
 )
 from ..models import Passkey, PasskeyChallenge, PasskeyUser, User
 from ..security import passkeys as rules
 from ..security.passkeys import Purpose
+from .accounts import SignInGuard
 from .context import FlowContext
 
 # What a passkey id can look like (token_urlsafe(16)); anything else is no passkey.
@@ -182,6 +184,32 @@ def finish_login(ctx: FlowContext, *, handle: str | None, credential: dict[str, 
         ).first()
     if passkey is None:
         raise PasskeySignInFailed()
+    user = ctx.db.get(User, passkey.user_id)
+    if user is None:  # deleted meanwhile; the cascade normally takes its passkeys along
+        raise PasskeySignInFailed()
+    # Per account, like a password: failed assertions for one account's passkeys slow down
+    # tries from elsewhere, never its owner's known device.
+    guard = SignInGuard.of(ctx, "passkey", None, user)
+    try:
+        guard.check()
+    except RateLimited as refused:
+        refused.keep_writes = True  # the ceremony stays used up: its first answer was this one
+        raise
+    try:
+        _verify_use(ctx, passkey, credential, challenge)
+    except PasskeySignInFailed:
+        guard.failed()
+        raise PasskeySignInFailed(user_id=user.id) from None
+    except PasskeyCloned:
+        guard.failed()
+        raise
+    return user
+
+
+def _verify_use(
+    ctx: FlowContext, passkey: Passkey, credential: dict[str, Any], challenge: bytes
+) -> None:
+    """Check an assertion of a known ``passkey`` and move its counter on."""
     if not rules.same_user_handle(passkey.user_handle, rules.user_handle_of(credential)):
         raise PasskeySignInFailed()
     count = rules.verify_assertion(
@@ -204,7 +232,3 @@ def finish_login(ctx: FlowContext, *, handle: str | None, credential: dict[str, 
         moved = moved.where(Passkey.sign_count < count)
     if not rowcount(ctx.db.execute(moved)):
         raise cloned
-    user = ctx.db.get(User, passkey.user_id)
-    if user is None:  # deleted meanwhile; the cascade normally takes its passkeys along
-        raise PasskeySignInFailed()
-    return user
