@@ -35,6 +35,7 @@ from ..security.second_factor import (
     recovery_code_matches,
 )
 from ..security.tokens import new_token, token_hash
+from . import mails
 from .context import FlowContext
 
 _totp = cast(Table, TotpCredential.__table__)
@@ -151,7 +152,9 @@ def regenerate_recovery_codes(ctx: FlowContext, user: User) -> list[str]:
     """New recovery codes; every earlier one stops working."""
     if _enabled(ctx, user.id) is None:
         raise MfaNotEnabled()
-    return replace_recovery_codes(ctx, user)
+    codes = replace_recovery_codes(ctx, user)
+    mails.recovery_codes_regenerated(ctx, user)  # if it was not them, the codes they kept died
+    return codes
 
 
 def replace_recovery_codes(ctx: FlowContext, user: User) -> list[str]:

@@ -27,6 +27,7 @@ from ..errors import (
 from ..models import Passkey, PasskeyChallenge, PasskeyUser, User
 from ..security import passkeys as rules
 from ..security.passkeys import Purpose
+from . import mails
 from .context import FlowContext
 
 # What a passkey id can look like (token_urlsafe(16)); anything else is no passkey.
@@ -148,6 +149,9 @@ def finish_registration(
         last_used_at=None,
     )
     ctx.db.add(passkey)
+    owner = ctx.db.get(User, user_id)
+    if owner is not None:  # a passkey skips the password and the code: the owner must know
+        mails.passkey_added(ctx, owner, name)
     return passkey
 
 

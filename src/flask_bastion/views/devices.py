@@ -15,6 +15,7 @@ from ..audit import AuditEvent
 from ..flows import devices
 from ..freshness import fresh_login_required
 from ..headers import no_store
+from ..mfa_schemas import ReauthRefused
 from ..openapi import responds
 from ..schemas import ProblemDetails
 from ..state import current_bastion
@@ -92,16 +93,30 @@ def end_other_sessions() -> Response:
 @bp.post("/reauth")
 @auth_required
 @json_body(ReauthInput, max_body=auth_body)
-@responds(200, Reauthenticated, "Password confirmed: the sign-in is recent again")
-@responds(401, ProblemDetails, "Not signed in, or wrong password (invalid_credentials)")
+@responds(200, Reauthenticated, "Password (and code) confirmed: the sign-in is recent again")
+@responds(
+    401,
+    ReauthRefused,
+    "Not signed in, wrong password (invalid_credentials), wrong code (invalid_mfa_code); "
+    "mfa_required with methods when the user has a second factor and sent no code",
+)
 @responds(429, ProblemDetails, "Too many attempts")
 def reauthenticate(body: ReauthInput) -> Response:
-    """Confirm your password to unlock sensitive actions (such as ending other sessions)."""
+    """Confirm your password (and second factor) to unlock sensitive actions."""
     state = current_bastion()
     principal = require_principal()
     with failures_recorded(AuditEvent.REAUTH_FAILED, user_id=principal.user_id):
-        at = devices.reauthenticate(flow_context(), principal, password=body.password)
+        done = devices.reauthenticate(
+            flow_context(), principal, password=body.password, code=body.code
+        )
+    if done.factor == "recovery_code":
+        record(
+            AuditEvent.RECOVERY_CODE_USED,
+            user_id=principal.user_id,
+            session_id=principal.session_id,
+        )
     record(AuditEvent.REAUTH_SUCCEEDED, user_id=principal.user_id, session_id=principal.session_id)
+    at = done.at
     return render(
         Reauthenticated(
             authenticated_at=at,
