@@ -116,8 +116,12 @@ def test_confirm_enables_it_and_answers_ten_single_use_recovery_codes(
         "totp_already_enabled",
         detail="An authenticator app is already set up: turn it off first to set up another.",
     )
-    assert (
-        me.post(f"{MFA}/totp/confirm", {"code": enrolled.authenticator.code()}).status_code == 409
+    confirmed_again = me.post(f"{MFA}/totp/confirm", {"code": enrolled.authenticator.code()})
+    assert_problem(
+        confirmed_again,
+        409,
+        "totp_already_enabled",
+        detail="An authenticator app is already set up: turn it off first to set up another.",
     )
 
 

@@ -2942,7 +2942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description totp_setup_required: no setup under way */
+            /** @description totp_setup_required: no setup under way; totp_already_enabled: it is on */
             409: {
                 headers: {
                     [name: string]: unknown;
