@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from flask_bastion import current_bastion
-from flask_bastion.models import RecoveryCode, TotpCredential
+from flask_bastion.models import RecoveryCode, SecurityEvent, TotpCredential
 from flask_bastion.security.second_factor import MfaKeys
 from flask_bastion.testing import ClientKind, Clock, assert_problem, signed_in
 from tests.account_helpers import PASSWORD, Mailbox
@@ -45,6 +45,14 @@ def app_config(smtp_server: SmtpServer) -> dict[str, Any]:
         "BASTION_MAIL_APP_NAME": "Newsroom",
         "BASTION_REAUTH_WINDOW": REAUTH_WINDOW,
     }
+
+
+def events(app: Flask) -> list[tuple[str, Any]]:
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
+        found = db.execute(
+            select(SecurityEvent.kind, SecurityEvent.details).order_by(SecurityEvent.id)
+        )
+        return [(row.kind, row.details) for row in found]
 
 
 def stored(app: Flask, model: Any) -> list[Any]:
@@ -262,6 +270,20 @@ def test_reauth_of_a_user_with_a_second_factor_needs_a_code(
     recovered = me.post(REAUTH_PATH, {"password": PASSWORD, "code": enrolled.recovery_codes[0]})
     assert recovered.status_code == 200
     assert me.get(MFA).json == {"methods": BOTH, "recovery_codes_remaining": 9}
+    # A code asked for is the next step, not a failure; a wrong code is one.
+    reauths = [
+        (kind, (details or {}).get("reason"))
+        for kind, details in events(app)
+        if kind in {"reauth_failed", "reauth_succeeded", "recovery_code_used"}
+    ]
+    assert reauths == [
+        ("reauth_failed", "invalid_mfa_code"),
+        ("reauth_failed", "invalid_credentials"),
+        ("reauth_succeeded", None),
+        ("reauth_failed", "invalid_mfa_code"),
+        ("recovery_code_used", None),
+        ("reauth_succeeded", None),
+    ]
 
     # Regenerating the codes mails the owner.
     before = len(mailbox.to("ann@example.com"))

@@ -12,6 +12,7 @@ from flask import Blueprint, Response
 
 from ..access import auth_required, is_bearer_request, require_principal
 from ..audit import AuditEvent
+from ..errors import MfaRequired
 from ..flows import devices
 from ..freshness import fresh_login_required
 from ..headers import no_store
@@ -105,10 +106,16 @@ def reauthenticate(body: ReauthInput) -> Response:
     """Confirm your password (and second factor) to unlock sensitive actions."""
     state = current_bastion()
     principal = require_principal()
+    due: MfaRequired | None = None
     with failures_recorded(AuditEvent.REAUTH_FAILED, user_id=principal.user_id):
-        done = devices.reauthenticate(
-            flow_context(), principal, password=body.password, code=body.code
-        )
+        try:
+            done = devices.reauthenticate(
+                flow_context(), principal, password=body.password, code=body.code
+            )
+        except MfaRequired as required:
+            due = required  # the next step, as at sign-in: no failure to record
+    if due is not None:
+        raise due
     if done.factor == "recovery_code":
         record(
             AuditEvent.RECOVERY_CODE_USED,
