@@ -18,7 +18,7 @@ from flask_bastion import current_bastion
 from flask_bastion.flows import signin
 from flask_bastion.flows.context import command_context
 from flask_bastion.flows.signin import Method
-from flask_bastion.models import User
+from flask_bastion.models import KnownDevice, MfaChallenge, User
 from flask_bastion.prune import prune
 from flask_bastion.testing import ClientKind, Clock, assert_problem, signed_in
 from tests.account_helpers import NEW_PASSWORD, PASSWORD, Mailbox, csrf, post
@@ -478,3 +478,49 @@ def test_the_pipeline_stage_asks_every_way_in_but_a_passkey(
                 assert isinstance(result, signin.SignedIn)
             else:
                 assert result == signin.Pending(user, signin.SECOND_FACTOR)
+
+
+def known_device_hashes(app: Flask) -> set[str]:
+    with app.app_context(), current_bastion().db.unit_of_work() as session:
+        return set(session.scalars(select(KnownDevice.device_hash)))
+
+
+def pending_steps(app: Flask) -> int:
+    with app.app_context(), current_bastion().db.unit_of_work() as session:
+        return len(session.scalars(select(MfaChallenge.id)).all())
+
+
+@pytest.mark.parametrize("route", ["reset", "change"])
+def test_a_new_password_forgets_devices_and_ends_pending_steps(
+    app: Flask, ann: None, clock: Clock, mailbox: Mailbox, client_kind: ClientKind, route: str
+) -> None:
+    # Two browsers that signed in before the second factor was on: both are known devices.
+    me = signed_in(app.test_client(), "browser", "ann", PASSWORD)
+    signed_in(app.test_client(), "browser", "ann", PASSWORD)
+    enrolled = enroll(me, clock)
+    assert len(known_device_hashes(app)) >= 2
+    finish = begin(app, client_kind)  # someone holding the old password, at the code step
+    assert pending_steps(app) == 1
+    mine = known_device_hashes(app)
+
+    if route == "reset":
+        post(app.test_client(), "/api/auth/password/forgot", {"email": "ann@example.com"})
+        token = mailbox.link("ann@example.com", "/password/reset/").rsplit("/", 1)[1]
+        done = post(
+            app.test_client(),
+            "/api/auth/password/reset",
+            {"token": token, "password": NEW_PASSWORD},
+        )
+        assert (done.status_code, done.json) == (200, {"status": "password_reset"})
+        assert known_device_hashes(app) == set()
+    else:
+        body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        done = me.post("/api/auth/password/change", body)
+        assert (done.status_code, done.json) == (200, {"status": "password_changed"})
+        # The changing browser stays known; the other one is forgotten.
+        kept = known_device_hashes(app)
+        assert len(kept) == 1 and kept <= mine
+
+    assert pending_steps(app) == 0
+    late = finish(enrolled.authenticator.next_code())
+    assert_problem(late, refused(client_kind, 401, "mfa_challenge_invalid", **_detail()))

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from flask_bastion import current_bastion
-from flask_bastion.models import RecoveryCode, TotpCredential
+from flask_bastion.models import RecoveryCode, SecurityEvent, TotpCredential
 from flask_bastion.security.second_factor import MfaKeys
 from flask_bastion.testing import ClientKind, Clock, assert_problem, signed_in
 from tests.account_helpers import PASSWORD, Mailbox
@@ -28,6 +28,7 @@ from tests.mfa_helpers import (
 from tests.smtp import SmtpServer, text_of
 
 INVALID_MFA_CODE = {"detail": "The code is wrong or was already used."}
+INVALID_CREDENTIALS = "The identity or password is wrong."
 REAUTH = {
     "detail": "This needs a recent sign-in: confirm your password at the reauth endpoint first."
 }
@@ -44,6 +45,14 @@ def app_config(smtp_server: SmtpServer) -> dict[str, Any]:
         "BASTION_MAIL_APP_NAME": "Newsroom",
         "BASTION_REAUTH_WINDOW": REAUTH_WINDOW,
     }
+
+
+def events(app: Flask) -> list[tuple[str, Any]]:
+    with app.app_context(), current_bastion().db.unit_of_work() as db:
+        found = db.execute(
+            select(SecurityEvent.kind, SecurityEvent.details).order_by(SecurityEvent.id)
+        )
+        return [(row.kind, row.details) for row in found]
 
 
 def stored(app: Flask, model: Any) -> list[Any]:
@@ -115,8 +124,12 @@ def test_confirm_enables_it_and_answers_ten_single_use_recovery_codes(
         "totp_already_enabled",
         detail="An authenticator app is already set up: turn it off first to set up another.",
     )
-    assert (
-        me.post(f"{MFA}/totp/confirm", {"code": enrolled.authenticator.code()}).status_code == 409
+    confirmed_again = me.post(f"{MFA}/totp/confirm", {"code": enrolled.authenticator.code()})
+    assert_problem(
+        confirmed_again,
+        409,
+        "totp_already_enabled",
+        detail="An authenticator app is already set up: turn it off first to set up another.",
     )
 
 
@@ -168,7 +181,8 @@ def test_recovery_codes_are_single_use_and_regenerating_voids_the_old_ones(
     app: Flask, ann: None, client_kind: ClientKind, clock: Clock
 ) -> None:
     me = signed_in(app.test_client(), client_kind, "ann", PASSWORD)
-    codes = enroll(me, clock).recovery_codes
+    enrolled = enroll(me, clock)
+    codes = enrolled.recovery_codes
     first = app_login(app).json["mfa_token"]
     # Any case, with or without the dash.
     assert app_finish(app, first, codes[0].upper().replace("-", " ")).status_code == 200
@@ -179,7 +193,8 @@ def test_recovery_codes_are_single_use_and_regenerating_voids_the_old_ones(
 
     clock.advance(REAUTH_WINDOW + 1)
     assert_problem(me.post(f"{MFA}/recovery-codes"), 401, "reauth_required", **REAUTH)
-    assert me.post("/api/auth/reauth", {"password": PASSWORD}).status_code == 200
+    code = enrolled.authenticator.next_code()
+    assert me.post("/api/auth/reauth", {"password": PASSWORD, "code": code}).status_code == 200
     renewed = me.post(f"{MFA}/recovery-codes")
     assert renewed.status_code == 200
     new_codes = renewed.json["recovery_codes"]
@@ -206,7 +221,8 @@ def test_disabling_needs_a_recent_sign_in_and_mails_a_notice(
     clock.advance(REAUTH_WINDOW + 1)
     assert_problem(me.delete(f"{MFA}/totp"), 401, "reauth_required", **REAUTH)
     assert me.get(MFA).json["methods"] == BOTH
-    assert me.post("/api/auth/reauth", {"password": PASSWORD}).status_code == 200
+    code = enrolled.authenticator.next_code()
+    assert me.post("/api/auth/reauth", {"password": PASSWORD, "code": code}).status_code == 200
 
     off = me.delete(f"{MFA}/totp")
     assert (off.status_code, off.get_data()) == (204, b"")
@@ -222,6 +238,69 @@ def test_disabling_needs_a_recent_sign_in_and_mails_a_notice(
     assert app_finish(app, "x" * 43, enrolled.recovery_codes[0]).json["code"] == (
         "mfa_challenge_invalid"
     )
+
+
+REAUTH_PATH = "/api/auth/reauth"
+MFA_REQUIRED = {"detail": "Enter a code from your authenticator app.", "methods": BOTH}
+
+
+def test_reauth_of_a_user_with_a_second_factor_needs_a_code(
+    app: Flask, ann: None, client_kind: ClientKind, clock: Clock, mailbox: Mailbox
+) -> None:
+    me = signed_in(app.test_client(), client_kind, "ann", PASSWORD)
+    enrolled = enroll(me, clock)
+    phone = enrolled.authenticator
+    clock.advance(REAUTH_WINDOW + 1)
+
+    # The password alone no longer makes the sign-in recent: a code is due with it.
+    bare = me.post(REAUTH_PATH, {"password": PASSWORD})
+    assert_problem(bare, 401, "mfa_required", **MFA_REQUIRED)
+    wrong = me.post(REAUTH_PATH, {"password": PASSWORD, "code": phone.code(-5)})
+    assert_problem(wrong, 401, "invalid_mfa_code", **INVALID_MFA_CODE)
+    bad_password = me.post(REAUTH_PATH, {"password": "wrong-password", "code": phone.next_code()})
+    assert_problem(bad_password, 401, "invalid_credentials", detail=INVALID_CREDENTIALS)
+    assert_problem(me.post(f"{MFA}/recovery-codes"), 401, "reauth_required", **REAUTH)
+
+    code = phone.next_code()
+    done = me.post(REAUTH_PATH, {"password": PASSWORD, "code": code})
+    assert done.status_code == 200 and set(done.json) == {"authenticated_at", "reauth_until"}
+    replayed = me.post(REAUTH_PATH, {"password": PASSWORD, "code": code})
+    assert_problem(replayed, 401, "invalid_mfa_code", **INVALID_MFA_CODE)  # spent
+    # A recovery code does too, and is used up by it.
+    recovered = me.post(REAUTH_PATH, {"password": PASSWORD, "code": enrolled.recovery_codes[0]})
+    assert recovered.status_code == 200
+    assert me.get(MFA).json == {"methods": BOTH, "recovery_codes_remaining": 9}
+    # A code asked for is the next step, not a failure; a wrong code is one.
+    reauths = [
+        (kind, (details or {}).get("reason"))
+        for kind, details in events(app)
+        if kind in {"reauth_failed", "reauth_succeeded", "recovery_code_used"}
+    ]
+    assert reauths == [
+        ("reauth_failed", "invalid_mfa_code"),
+        ("reauth_failed", "invalid_credentials"),
+        ("reauth_succeeded", None),
+        ("reauth_failed", "invalid_mfa_code"),
+        ("recovery_code_used", None),
+        ("reauth_succeeded", None),
+    ]
+
+    # Regenerating the codes mails the owner.
+    before = len(mailbox.to("ann@example.com"))
+    assert me.post(f"{MFA}/recovery-codes").status_code == 200
+    mails = mailbox.to("ann@example.com")
+    assert len(mails) == before + 1
+    assert mails[-1]["Subject"] == "New recovery codes for your Newsroom account"
+    assert "codes you kept before no longer work" in text_of(mails[-1])
+
+
+def test_reauth_without_a_second_factor_ignores_a_code(
+    app: Flask, ann: None, client_kind: ClientKind, clock: Clock
+) -> None:
+    me = signed_in(app.test_client(), client_kind, "ann", PASSWORD)
+    clock.advance(REAUTH_WINDOW + 1)
+    assert me.post(REAUTH_PATH, {"password": PASSWORD}).status_code == 200
+    assert me.post(REAUTH_PATH, {"password": PASSWORD, "code": "123456"}).status_code == 200
 
 
 def test_the_sealed_secret_needs_the_secret_key(app: Flask, ann: None, clock: Clock) -> None:

@@ -1,5 +1,6 @@
 """Authlib's OAuth 2.0 client, used as its documentation shows for a public client, against the
-app served over real HTTP: the password grant, automatic refresh, revocation and errors."""
+app served over real HTTP: the password grant, automatic refresh, revocation and errors, and a
+second factor finished through Authlib."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from werkzeug.serving import make_server
 from flask_bastion import current_bastion
 from flask_bastion.models import AuthSession
 from flask_bastion.testing import Clock
+from flask_bastion.testing import signed_in as api_signed_in
 from tests.conftest import PASSWORD
+from tests.mfa_helpers import BOTH, enroll
 from tests.token_helpers import bearer, register
 
 TIMEOUT = 10
@@ -184,3 +187,41 @@ def test_revoking_the_refresh_token_ends_the_session(app: Flask, base_url: str) 
         oauth.refresh_token(f"{base_url}/api/token", refresh_token=refresh_token)
     assert refused.value.error == "invalid_grant"
     assert whoami(base_url, other).status_code == 200
+
+
+def test_a_second_factor_is_read_through_a_compliance_hook_and_finished_with_fetch_token(
+    app: Flask, base_url: str, clock: Clock
+) -> None:
+    phone = enroll(api_signed_in(app.test_client(), "app", "alice", PASSWORD), clock).authenticator
+    oauth = session_for(base_url)
+    # Authlib raises its error on the 401 and keeps only error and description: the hook sees
+    # the whole answer first, so that is where the mfa_token is read.
+    due: list[dict[str, Any]] = []
+
+    def keep_mfa_required(response: requests.Response) -> requests.Response:
+        if response.status_code == 401 and response.json().get("code") == "mfa_required":
+            due.append(response.json())
+        return response
+
+    oauth.register_compliance_hook("access_token_response", keep_mfa_required)
+    with pytest.raises(OAuthError) as refused:
+        oauth.fetch_token(username="alice", password=PASSWORD)
+    assert refused.value.error == "invalid_grant"
+    assert refused.value.description == "Enter a code from your authenticator app."
+    assert not oauth.token
+    [challenge] = due
+    assert challenge["methods"] == BOTH and challenge["mfa_token"]
+
+    with pytest.raises(OAuthError) as wrong:
+        oauth.fetch_token(grant_type="password", mfa_token=challenge["mfa_token"], code="000000x")
+    assert wrong.value.error == "invalid_grant"
+    assert wrong.value.description == "The code is wrong or was already used."
+    assert not oauth.token
+
+    token = oauth.fetch_token(
+        grant_type="password", mfa_token=challenge["mfa_token"], code=phone.next_code()
+    )
+    assert token["token_type"] == "Bearer" and token["refresh_token"]
+    response = whoami(base_url, oauth)
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["username"] == "alice"

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from flask_bastion import current_bastion
-from flask_bastion.models import Passkey, PasskeyChallenge, PasskeyUser, User
+from flask_bastion.models import OutboxMessage, Passkey, PasskeyChallenge, PasskeyUser, User
 from flask_bastion.prune import prune
 from flask_bastion.security.passkeys import is_cloned
 from flask_bastion.testing import Clock, assert_problem, invalid, problem
@@ -346,6 +346,25 @@ def test_a_ceremony_expires_after_five_minutes(
     alice.post("/api/auth/reauth", {"password": "a-long-test-passphrase"})
     credential = authenticator.create(registration)
     assert_problem(alice.post(REGISTER, {"credential": credential, "name": "x"}), CHALLENGE_EXPIRED)
+
+
+def test_adding_a_passkey_mails_the_owner(
+    alice: Auth, authenticator: SoftAuthenticator, app: Flask
+) -> None:
+    def mails() -> list[OutboxMessage]:
+        with app.app_context(), current_bastion().db.unit_of_work() as db:
+            query = select(OutboxMessage).where(OutboxMessage.template == "passkey_added")
+            rows = list(db.scalars(query))
+            db.expunge_all()
+            return rows
+
+    assert mails() == []
+    add_passkey(alice, authenticator, name="Work <laptop>")
+    [mail] = mails()
+    assert mail.to_address == "alice@example.com"
+    assert mail.subject == "A passkey was added to your Newsroom account"
+    assert 'A passkey named "Work <laptop>" was added' in mail.text_body
+    assert "Work &lt;laptop&gt;" in mail.html_body  # a name is the user's text: escaped
 
 
 def test_a_registration_ceremony_is_for_registration_only(

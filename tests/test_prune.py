@@ -13,13 +13,21 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from flask_bastion import AuthSession, current_bastion
-from flask_bastion.models import AccountToken, KnownDevice, OutboxMessage, RefreshToken, User
+from flask_bastion.models import (
+    AccountToken,
+    KnownDevice,
+    OutboxMessage,
+    RefreshToken,
+    TotpCredential,
+    User,
+)
 from flask_bastion.prune import PeriodicPrune, prune
 from flask_bastion.security.tokens import new_public_id, new_token, token_hash
-from flask_bastion.testing import Clock, register
+from flask_bastion.testing import Clock, register, signed_in
 from newsroom import create_app
 from newsroom.cli import main
 from tests.conftest import PASSWORD, config_for_tests
+from tests.mfa_helpers import enroll
 from tests.servers import free_port
 
 HOUR = 3600
@@ -151,6 +159,7 @@ def test_prune_deletes_exactly_the_dead_rows_in_batches(
         "passkey_challenges": 0,
         "known_devices": 0,
         "mfa_challenges": 0,
+        "totp_setups": 0,
     }
     assert _left(app) == (rows["keep"], rows["tokens"])
     with app.app_context():  # nothing more to do
@@ -162,7 +171,8 @@ def test_prune_command_prints_the_counts(app: Flask, rows: dict[str, Any]) -> No
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions, 0 account_tokens, 0 mail_outbox, "
-        "0 security_events, 0 passkey_challenges, 0 known_devices, 0 mfa_challenges\n"
+        "0 security_events, 0 passkey_challenges, 0 known_devices, 0 mfa_challenges, "
+        "0 totp_setups\n"
     )
     assert _left(app) == (rows["keep"], rows["tokens"])
 
@@ -304,3 +314,28 @@ def test_known_devices_go_after_400_days_unseen(app: Flask, clock: Clock) -> Non
         assert prune(current_bastion().db.engine)["known_devices"] == 1
     with app.app_context(), current_bastion().db.engine.connect() as conn:
         assert set(conn.scalars(select(KnownDevice.id))) == kept
+
+
+def test_an_authenticator_setup_never_confirmed_goes_after_a_day(
+    app: Flask, ann: None, clock: Clock
+) -> None:
+    def setups() -> list[Any]:
+        with app.app_context(), current_bastion().db.engine.connect() as conn:
+            return list(conn.execute(select(TotpCredential.id, TotpCredential.confirmed_at)))
+
+    def pruned() -> int:
+        with app.app_context():
+            return prune(current_bastion().db.engine)["totp_setups"]
+
+    me = signed_in(app.test_client(), "app", "ann", PASSWORD)
+    assert me.post("/api/auth/mfa/totp/setup").status_code == 200  # begun, never confirmed
+    clock.advance(DAY - 60)
+    assert pruned() == 0 and len(setups()) == 1  # someone may still be scanning it
+    clock.advance(120)
+    assert pruned() == 1 and setups() == []
+
+    enroll(signed_in(app.test_client(), "app", "ann", PASSWORD), clock)
+    clock.advance(30 * DAY)
+    assert pruned() == 0  # a confirmed one is the second factor: never pruned
+    [(_, confirmed_at)] = setups()
+    assert confirmed_at is not None

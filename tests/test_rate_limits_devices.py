@@ -9,9 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_bastion.testing import Clock
+from flask_bastion.testing import Clock, signed_in
 from tests.account_helpers import PASSWORD, Mailbox, path_of, post, register
 from tests.conftest import AppFactory
+from tests.mfa_helpers import enroll
 from tests.problems import RATE_LIMITED, assert_problem
 from tests.smtp import SmtpServer
 
@@ -177,3 +178,21 @@ def test_every_documented_429_names_its_headers(app: Flask) -> None:
     assert ("/api/token", "post") in {(p, m) for p, m, _ in limited}
     for _, _, answer in limited:
         assert set(answer["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}
+
+
+def test_wrong_codes_at_reauth_are_delayed_like_the_code_step(
+    app: Flask, ann: None, clock: Clock
+) -> None:
+    me = signed_in(app.test_client(), "app", "ann", PASSWORD)
+    phone = enroll(me, clock).authenticator
+    for _ in range(3):  # the free budget (BASTION_LOGIN_LIMIT_PER_IDENTITY, 3 here)
+        wrong = me.post("/api/auth/reauth", {"password": PASSWORD, "code": phone.code(-5)})
+        assert wrong.status_code == 401 and wrong.json["code"] == "invalid_mfa_code"
+    held = me.post("/api/auth/reauth", {"password": PASSWORD, "code": phone.code(1)})
+    assert_problem(held, RATE_LIMITED)  # an app is no known device: it waits like a stranger
+    assert held.headers["RateLimit-Policy"].startswith('"mfa-')
+    clock.advance(int(held.headers["Retry-After"]))
+    assert (
+        me.post("/api/auth/reauth", {"password": PASSWORD, "code": phone.code(1)}).status_code
+        == 200
+    )

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import RootModel, StringConstraints
 
-from .schemas import Input, Output, SignedIn
+from .schemas import Input, Output, ProblemDetails, SignedIn
 from .token_schemas import OAuthProblem
 
 # A TOTP code (six digits) or a recovery code (``abcde-fghjk``, any case, spaces allowed).
@@ -59,3 +59,13 @@ class MfaRequiredProblem(OAuthProblem):
 
 class TokenRefused(RootModel[MfaRequiredProblem | OAuthProblem]):
     """A 401 of ``POST /api/token``: a second factor is due, or the credentials were refused."""
+
+
+class ReauthMfaRequired(ProblemDetails):
+    """401 ``mfa_required`` of ``POST /reauth``: send the password again with a ``code``."""
+
+    methods: list[MfaMethod]
+
+
+class ReauthRefused(RootModel[ReauthMfaRequired | ProblemDetails]):
+    """A 401 of ``POST /reauth``: not signed in, a wrong password or code, or a code is due."""

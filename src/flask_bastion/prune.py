@@ -25,7 +25,9 @@ What is dead:
   ``mail status`` and the development viewer. Queued and failed mails are never pruned;
 * a **security event** older than ``BASTION_SECURITY_EVENT_RETENTION`` (default a year; 0 keeps
   them all): past it, the record has served its users and investigations.
-* a **known device** not seen for :data:`KNOWN_DEVICE_KEPT`.
+* a **known device** not seen for :data:`KNOWN_DEVICE_KEPT`;
+* an **authenticator setup never confirmed** (``totp_credentials`` without ``confirmed_at``) begun
+  more than :data:`TOTP_SETUP_KEPT` ago: it is no second factor, only a secret left lying about.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from .models import (
     PasskeyChallenge,
     RefreshToken,
     SecurityEvent,
+    TotpCredential,
 )
 
 log = logging.getLogger("flask_bastion.prune")
@@ -70,11 +73,14 @@ _ev = cast(Table, SecurityEvent.__table__)
 _pc = cast(Table, PasskeyChallenge.__table__)
 _kd = cast(Table, KnownDevice.__table__)
 _mfa = cast(Table, MfaChallenge.__table__)
+_totp = cast(Table, TotpCredential.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 # A known device not seen for longer is forgotten whatever BASTION_KNOWN_DEVICE_LIFETIME says
 # (its default is a year); a forgotten device is only a stranger again, never let in.
 KNOWN_DEVICE_KEPT = timedelta(days=400)
+# Long past any setup a person is in the middle of; a later setup would replace it anyway.
+TOTP_SETUP_KEPT = timedelta(days=1)
 
 
 class seconds_after(FunctionElement[datetime]):  # noqa: N801 (a SQL function, named like one)
@@ -150,6 +156,11 @@ STEPS: Sequence[Step] = (
     Step("known_devices", _kd, lambda now: _kd.c.last_seen_at <= now - KNOWN_DEVICE_KEPT),
     # A pending second-factor step past its few minutes can finish nothing.
     Step("mfa_challenges", _mfa, lambda now: _mfa.c.expires_at <= now),
+    Step(
+        "totp_setups",
+        _totp,
+        lambda now: _totp.c.confirmed_at.is_(None) & (_totp.c.created_at <= now - TOTP_SETUP_KEPT),
+    ),
 )
 
 

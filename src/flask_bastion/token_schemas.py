@@ -127,6 +127,8 @@ class SessionsEnded(Output):
 
 class ReauthInput(Input):
     password: PasswordText
+    # Needed when the user has a second factor: a TOTP code or a recovery code (as MfaCodeText).
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
 class Reauthenticated(Output):

@@ -18,13 +18,14 @@ from ..errors import EmailTaken, InvalidCredentials, TokenInvalid
 from ..identity import identity_key
 from ..models import User
 from ..principal import Principal
+from ..security.devices import device_hash
 from ..security.one_time import Purpose
 from ..throttle import count_mail_request
 from . import mails
 from .accounts import authenticate, check_new_password
 from .context import FlowContext
 from .one_time import check_live, find_link, issue_link, owner, void_all
-from .recovery import set_password
+from .recovery import end_pending_second_factor, forget_devices, set_password
 
 
 def _verified(ctx: FlowContext, principal: Principal, password: str) -> User:
@@ -43,6 +44,11 @@ def change_password(
     check_new_password(ctx.settings, new_password, email=user.email, username=user.username)
     set_password(ctx, user, new_password)
     ended = sessions.revoke_all_for_user(ctx.db, user.id, keep=principal.session_id)
+    # Devices made known, and second-factor steps begun, with the old password end with it;
+    # the device making the change stays known.
+    claim = ctx.client.device_of(user.id)
+    forget_devices(ctx, user.id, keep=device_hash(claim.device_id) if claim else None)
+    end_pending_second_factor(ctx, user.id)
     mails.password_changed(ctx, user)
     return ended
 

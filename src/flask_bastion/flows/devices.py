@@ -7,16 +7,18 @@ its owner out of all their others. No HTTP here: domain errors only.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
 from ..db import rowcount
-from ..errors import InvalidCredentials, NotFound
+from ..errors import InvalidCredentials, InvalidMfaCode, MfaRequired, NotFound
 from ..freshness import require_recent_sign_in
 from ..models import AuthSession
 from ..principal import Principal
-from .accounts import authenticate
+from . import mfa
+from .accounts import SignInGuard, authenticate
 from .context import FlowContext
 
 # What a session id can look like (the column holds 32 characters); anything else is no session.
@@ -58,14 +60,41 @@ def end_other_sessions(ctx: FlowContext, principal: Principal) -> int:
     return rowcount(ctx.db.execute(stmt))
 
 
-def reauthenticate(ctx: FlowContext, principal: Principal, *, password: str) -> datetime:
-    """Confirm the caller's password (with login's rate limits) and renew ``authenticated_at``."""
+@dataclass(frozen=True)
+class Reauthenticated:
+    """When the sign-in became recent again, and which second factor it took, if any."""
+
+    at: datetime
+    factor: mfa.Factor | None
+
+
+def reauthenticate(
+    ctx: FlowContext, principal: Principal, *, password: str, code: str | None = None
+) -> Reauthenticated:
+    """Confirm the caller's password (with login's rate limits) and, when the user has a second
+    factor, a code from it too; then renew ``authenticated_at``.
+
+    Without a ``code`` such a user gets :class:`MfaRequired` (no challenge is stored: the next
+    try sends password and code together). A wrong code counts like one at the sign-in's code
+    step (the same guard), so a stolen session cannot guess its way to a recent sign-in.
+    """
     user = authenticate(ctx, identity=principal.username, password=password)
     if user.id != principal.user_id:  # cannot happen while usernames are unique; fail closed
         raise InvalidCredentials()
+    factor: mfa.Factor | None = None
+    # A password alone must not unlock turning the second factor off or adding a passkey.
+    if mfa.has_second_factor(ctx, user):
+        if code is None:
+            raise MfaRequired(methods=mfa.state(ctx, user.id).methods)
+        guard = SignInGuard.of(ctx, "mfa", None, user)
+        guard.check()
+        factor = mfa.check_second_factor(ctx, user, code)
+        if factor is None:
+            guard.failed()
+            raise InvalidMfaCode(user_id=user.id)
     ctx.db.execute(
         update(AuthSession)
         .where(AuthSession.id == principal.session_id)
         .values(authenticated_at=ctx.now)
     )
-    return ctx.now
+    return Reauthenticated(ctx.now, factor)

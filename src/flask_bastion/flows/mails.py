@@ -131,3 +131,32 @@ def mfa_disabled(ctx: FlowContext, user: User) -> None:
         template="mfa_disabled",
         context={"username": user.username, **_spa_links(ctx.settings)},
     )
+
+
+def passkey_added(ctx: FlowContext, user: User, name: str) -> None:
+    """Tell the owner a passkey was added: one signs in without the password or the code."""
+    enqueue(
+        ctx,
+        to=user.email,
+        template="passkey_added",
+        context={
+            "username": user.username,
+            "name": name,
+            "when": ctx.now.strftime("%Y-%m-%d %H:%M UTC"),
+            **_spa_links(ctx.settings),
+        },
+    )
+
+
+def recovery_codes_regenerated(ctx: FlowContext, user: User) -> None:
+    """Tell the owner their recovery codes were replaced: the ones they kept no longer work."""
+    enqueue(
+        ctx,
+        to=user.email,
+        template="recovery_codes_regenerated",
+        context={
+            "username": user.username,
+            "when": ctx.now.strftime("%Y-%m-%d %H:%M UTC"),
+            **_spa_links(ctx.settings),
+        },
+    )

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Literal, cast
 
 from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..db import rowcount
 from ..errors import (
@@ -35,6 +36,7 @@ from ..security.second_factor import (
     recovery_code_matches,
 )
 from ..security.tokens import new_token, token_hash
+from . import mails
 from .accounts import SignInGuard
 from .context import FlowContext
 
@@ -115,18 +117,41 @@ def start_setup(ctx: FlowContext, user: User) -> TotpSetup:
     secret = new_totp_secret()
     sealed = ctx.mfa_keys.seal(secret)
     if row is None:
-        ctx.db.add(TotpCredential(user_id=user.id, secret=sealed, created_at=ctx.now))
-    else:
-        row.secret, row.created_at, row.last_step = sealed, ctx.now, None
+        row = _insert_credential(ctx, user.id, sealed)
+    if row is not None:
+        # Conditional: a setup racing a confirm must never replace a secret just turned on.
+        replaced = ctx.db.execute(
+            update(_totp)
+            .where(_totp.c.id == row.id, _totp.c.confirmed_at.is_(None))
+            .values(secret=sealed, created_at=ctx.now, last_step=None)
+        )
+        if rowcount(replaced) != 1:
+            raise TotpAlreadyEnabled()
     uri = otpauth_uri(secret, account=user.email, issuer=ctx.settings.app_name)
     return TotpSetup(secret, uri, qr_svg(uri))
+
+
+def _insert_credential(ctx: FlowContext, user_id: int, sealed: str) -> TotpCredential | None:
+    """None when the new row is in; the row a concurrent setup made first when it lost to it."""
+    try:
+        # A savepoint: of two setups at once (a double submit) one inserts, the other reuses.
+        with ctx.db.begin_nested():
+            ctx.db.add(TotpCredential(user_id=user_id, secret=sealed, created_at=ctx.now))
+        return None
+    except IntegrityError:
+        row = _credential(ctx, user_id)
+        if row is None:  # the other setup's row is gone again already; fail closed
+            raise TotpSetupRequired() from None
+        return row
 
 
 def confirm_setup(ctx: FlowContext, user: User, code: str) -> list[str]:
     """Turn the authenticator on once a code from it is right; the new recovery codes."""
     row = _credential(ctx, user.id)
-    if row is None or row.confirmed_at is not None:
+    if row is None:
         raise TotpSetupRequired()
+    if row.confirmed_at is not None:  # a double submit's second confirm lands here too
+        raise TotpAlreadyEnabled()
     secret = ctx.mfa_keys.open(row.secret)
     step = (
         matching_step(secret, code, now=ctx.now, after=None)
@@ -135,7 +160,23 @@ def confirm_setup(ctx: FlowContext, user: User, code: str) -> list[str]:
     )
     if step is None:
         raise InvalidMfaCode(user_id=user.id)
-    row.confirmed_at, row.last_step = ctx.now, step  # this code is spent too
+    # One conditional UPDATE decides: of two confirms at once only one turns it on (and makes
+    # recovery codes), and a setup that replaced the secret meanwhile voids this code.
+    confirmed = ctx.db.execute(
+        update(_totp)
+        .where(
+            _totp.c.id == row.id,
+            _totp.c.confirmed_at.is_(None),
+            _totp.c.secret == row.secret,
+        )
+        .values(confirmed_at=ctx.now, last_step=step)  # this code is spent too
+    )
+    if rowcount(confirmed) != 1:
+        ctx.db.expire(row)
+        if _enabled(ctx, user.id) is not None:
+            raise TotpAlreadyEnabled()
+        raise TotpSetupRequired()
+    ctx.db.expire(row)
     return replace_recovery_codes(ctx, user)
 
 
@@ -152,7 +193,9 @@ def regenerate_recovery_codes(ctx: FlowContext, user: User) -> list[str]:
     """New recovery codes; every earlier one stops working."""
     if _enabled(ctx, user.id) is None:
         raise MfaNotEnabled()
-    return replace_recovery_codes(ctx, user)
+    codes = replace_recovery_codes(ctx, user)
+    mails.recovery_codes_regenerated(ctx, user)  # if it was not them, the codes they kept died
+    return codes
 
 
 def replace_recovery_codes(ctx: FlowContext, user: User) -> list[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..db import rowcount
 from ..errors import (
@@ -28,6 +29,7 @@ from ..errors import (
 from ..models import Passkey, PasskeyChallenge, PasskeyUser, User
 from ..security import passkeys as rules
 from ..security.passkeys import Purpose
+from . import mails
 from .accounts import SignInGuard
 from .context import FlowContext
 
@@ -84,10 +86,22 @@ def _consume(ctx: FlowContext, handle: str | None, purpose: Purpose, user_id: in
 def _user_handle(ctx: FlowContext, user_id: int) -> bytes:
     """The account's WebAuthn user handle, made on its first passkey and kept for good."""
     found = ctx.db.get(PasskeyUser, user_id)
-    if found is None:
-        found = PasskeyUser(user_id=user_id, user_handle=rules.new_user_handle())
-        ctx.db.add(found)
-    return found.user_handle
+    if found is not None:
+        return found.user_handle
+    made = PasskeyUser(user_id=user_id, user_handle=rules.new_user_handle())
+    try:
+        # A savepoint: of two ceremonies begun at once (a double click) one makes the handle,
+        # the other reads it back instead of failing at commit.
+        with ctx.db.begin_nested():
+            ctx.db.add(made)
+    except IntegrityError:
+        handle = ctx.db.scalar(
+            select(PasskeyUser.user_handle).where(PasskeyUser.user_id == user_id)
+        )
+        if handle is None:  # cannot happen while the row is kept for good; fail closed
+            raise
+        return handle
+    return made.user_handle
 
 
 def list_passkeys(ctx: FlowContext, user_id: int) -> list[Passkey]:
@@ -150,6 +164,9 @@ def finish_registration(
         last_used_at=None,
     )
     ctx.db.add(passkey)
+    owner = ctx.db.get(User, user_id)
+    if owner is not None:  # a passkey skips the password and the code: the owner must know
+        mails.passkey_added(ctx, owner, name)
     return passkey
 
 

@@ -8,12 +8,12 @@ user and proves the address. No HTTP here: domain errors only.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from .. import sessions
 from ..errors import TokenInvalid
 from ..identity import identity_key
-from ..models import AccountToken, User
+from ..models import AccountToken, KnownDevice, MfaChallenge, User
 from ..security.one_time import Purpose, password_fingerprint, same_fingerprint
 from ..throttle import count_mail_request
 from . import mails
@@ -64,6 +64,10 @@ def reset(ctx: FlowContext, *, token: str, password: str) -> User:
     row.used_at = ctx.now
     set_password(ctx, user, password)
     sessions.revoke_all_for_user(ctx.db, user.id)  # app sessions take their refresh families
+    # Whoever held the old password may have made a device known or begun a second-factor
+    # step with it: neither may outlive the password (a known device skips the sign-in delay).
+    forget_devices(ctx, user.id)
+    end_pending_second_factor(ctx, user.id)
     if user.confirmed_at is None:
         user.confirmed_at = ctx.now  # the link reached the inbox: the address is theirs
     return user
@@ -73,3 +77,16 @@ def set_password(ctx: FlowContext, user: User, password: str) -> None:
     """Replace the password hash; outstanding reset links die with the old password."""
     user.password_hash = ctx.passwords.hash(password)
     void_all(ctx, user.id, Purpose.RESET)
+
+
+def forget_devices(ctx: FlowContext, user_id: int, *, keep: str | None = None) -> None:
+    """Forget the user's known devices, but the one whose device hash is ``keep``."""
+    stmt = delete(KnownDevice).where(KnownDevice.user_id == user_id)
+    if keep is not None:
+        stmt = stmt.where(KnownDevice.device_hash != keep)
+    ctx.db.execute(stmt)
+
+
+def end_pending_second_factor(ctx: FlowContext, user_id: int) -> None:
+    """End every pending second-factor step of the user (each began with the old password)."""
+    ctx.db.execute(delete(MfaChallenge).where(MfaChallenge.user_id == user_id))

@@ -12,9 +12,11 @@ from flask import Blueprint, Response
 
 from ..access import auth_required, is_bearer_request, require_principal
 from ..audit import AuditEvent
+from ..errors import MfaRequired
 from ..flows import devices
 from ..freshness import fresh_login_required
 from ..headers import no_store
+from ..mfa_schemas import ReauthRefused
 from ..openapi import responds
 from ..schemas import ProblemDetails
 from ..state import current_bastion
@@ -92,16 +94,36 @@ def end_other_sessions() -> Response:
 @bp.post("/reauth")
 @auth_required
 @json_body(ReauthInput, max_body=auth_body)
-@responds(200, Reauthenticated, "Password confirmed: the sign-in is recent again")
-@responds(401, ProblemDetails, "Not signed in, or wrong password (invalid_credentials)")
+@responds(200, Reauthenticated, "Password (and code) confirmed: the sign-in is recent again")
+@responds(
+    401,
+    ReauthRefused,
+    "Not signed in, wrong password (invalid_credentials), wrong code (invalid_mfa_code); "
+    "mfa_required with methods when the user has a second factor and sent no code",
+)
 @responds(429, ProblemDetails, "Too many attempts")
 def reauthenticate(body: ReauthInput) -> Response:
-    """Confirm your password to unlock sensitive actions (such as ending other sessions)."""
+    """Confirm your password (and second factor) to unlock sensitive actions."""
     state = current_bastion()
     principal = require_principal()
+    due: MfaRequired | None = None
     with failures_recorded(AuditEvent.REAUTH_FAILED, user_id=principal.user_id):
-        at = devices.reauthenticate(flow_context(), principal, password=body.password)
+        try:
+            done = devices.reauthenticate(
+                flow_context(), principal, password=body.password, code=body.code
+            )
+        except MfaRequired as required:
+            due = required  # the next step, as at sign-in: no failure to record
+    if due is not None:
+        raise due
+    if done.factor == "recovery_code":
+        record(
+            AuditEvent.RECOVERY_CODE_USED,
+            user_id=principal.user_id,
+            session_id=principal.session_id,
+        )
     record(AuditEvent.REAUTH_SUCCEEDED, user_id=principal.user_id, session_id=principal.session_id)
+    at = done.at
     return render(
         Reauthenticated(
             authenticated_at=at,

@@ -66,7 +66,9 @@ def setup_totp() -> Response:
 @json_body(MfaCodeInput, max_body=auth_body)
 @responds(200, RecoveryCodes, "Enabled; the recovery codes, shown this once")
 @responds(401, ProblemDetails, "Not signed in, or invalid_mfa_code")
-@responds(409, ProblemDetails, "totp_setup_required: no setup under way")
+@responds(
+    409, ProblemDetails, "totp_setup_required: no setup under way; totp_already_enabled: it is on"
+)
 def confirm_totp(body: MfaCodeInput) -> Response:
     """Turn the authenticator app on with a code from it; answers ten recovery codes."""
     user = _me()

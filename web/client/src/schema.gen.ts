@@ -573,7 +573,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm your password to unlock sensitive actions (such as ending other sessions). */
+        /** Confirm your password (and second factor) to unlock sensitive actions. */
         post: operations["reauthenticate"];
         delete?: never;
         options?: never;
@@ -1412,9 +1412,47 @@ export interface components {
         };
         /** ReauthInput */
         ReauthInput: {
+            /**
+             * Code
+             * @default null
+             */
+            code?: string | null;
             /** Password */
             password: string;
         };
+        /**
+         * ReauthMfaRequired
+         * @description 401 ``mfa_required`` of ``POST /reauth``: send the password again with a ``code``.
+         */
+        ReauthMfaRequired: {
+            /** Code */
+            code: string;
+            /** Detail */
+            detail: string;
+            /**
+             * Errors
+             * @default null
+             */
+            errors?: components["schemas"]["ProblemField"][] | null;
+            /** Methods */
+            methods: ("totp" | "recovery_code")[];
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id?: string | null;
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /** Type */
+            type: string;
+        };
+        /**
+         * ReauthRefused
+         * @description A 401 of ``POST /reauth``: not signed in, a wrong password or code, or a code is due.
+         */
+        ReauthRefused: components["schemas"]["ReauthMfaRequired"] | components["schemas"]["ProblemDetails"];
         /**
          * RecoveryCodes
          * @description Single-use recovery codes, shown this once: only their hashes are kept.
@@ -2904,7 +2942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description totp_setup_required: no setup under way */
+            /** @description totp_setup_required: no setup under way; totp_already_enabled: it is on */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3642,7 +3680,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Password confirmed: the sign-in is recent again */
+            /** @description Password (and code) confirmed: the sign-in is recent again */
             200: {
                 headers: {
                     [name: string]: unknown;
