@@ -87,7 +87,7 @@ const UNSAFE = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
 // 401s that name the next step for a caller who is still signed in (a wrong current password on
 // change password or email, a stale sign-in before ending another device, a wrong code while
 // turning on an authenticator app): not an expiry.
-const STILL_SIGNED_IN = new Set(["invalid_credentials", "reauth_required", "sign_in_pending", "invalid_code"]);
+const STILL_SIGNED_IN = new Set(["invalid_credentials", "reauth_required", "sign_in_pending", "invalid_mfa_code"]);
 
 /** Whether a sign-in answer is the MFA step (`{mfa_required: true, methods}`): nobody is signed in yet. */
 export function needsMfa(result: SignInResult): result is MfaRequired {

@@ -80,8 +80,8 @@ describe("the MFA step of a sign-in (browser mode)", () => {
     expect(api.user).toEqual(USER);
   });
 
-  it("a wrong second-factor code is ApiError 401 invalid_code, not an expired session", async () => {
-    const server = strongServer((r) => (r.url.endsWith("/mfa/verify") ? problem(401, "invalid_code") : undefined));
+  it("a wrong second-factor code is ApiError 401 invalid_mfa_code, not an expired session", async () => {
+    const server = strongServer((r) => (r.url.endsWith("/mfa/verify") ? problem(401, "invalid_mfa_code") : undefined));
     const api = browserClient(server);
     const expired: string[] = [];
     api.on("session-expired", (e) => expired.push(e.code));
@@ -90,7 +90,7 @@ describe("the MFA step of a sign-in (browser mode)", () => {
     expect([error instanceof ApiError, error.status, error.code, api.user, expired]).toEqual([
       true,
       401,
-      "invalid_code",
+      "invalid_mfa_code",
       null,
       [],
     ]);
@@ -119,7 +119,7 @@ describe("managing second factors (signed in)", () => {
     ]);
   });
 
-  it.each(["reauth_required", "invalid_code"])("%s while setting up keeps the user signed in", async (code) => {
+  it.each(["reauth_required", "invalid_mfa_code"])("%s while setting up keeps the user signed in", async (code) => {
     const server = strongServer((r) => (r.url.includes("/mfa/totp") ? problem(401, code) : undefined));
     const api = browserClient(server);
     await api.start();

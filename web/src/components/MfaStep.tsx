@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { isApiError, type MfaMethod } from "@bastion/client";
 import { useApi } from "../context";
+import { formFailure } from "../forms";
 import { useForm } from "../hooks/useForm";
 import { Field } from "./Field";
 import { FormAlert } from "./FormAlert";
@@ -56,12 +57,14 @@ export function MfaStep({
     onError: (error) => {
       form.setValue("code", "");
       if (!isApiError(error) || error.status === 0 || error.status === 422) return false;
-      if (error.code === "invalid_code") {
+      if (error.code === "invalid_mfa_code") {
         form.fail(WRONG_MFA_CODE, { code: kind === "totp" ? "Wrong code." : "Wrong or used recovery code." });
         return true;
       }
       if (error.code === "rate_limited") return false; // the generic sentence: wait and try again
-      onRestart(MFA_RESTART);
+      // mfa_challenge_invalid: expired, used up or out of tries; anything else (a deactivated
+      // account) also ends this attempt, in its own words.
+      onRestart(error.code === "mfa_challenge_invalid" ? MFA_RESTART : formFailure(error, []).message);
       return true;
     },
     busyAfterSuccess: false,

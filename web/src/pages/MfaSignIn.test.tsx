@@ -39,7 +39,7 @@ describe("the MFA step after the password", () => {
       handler: (r: SentRequest) => {
         if (r.url === "/api/auth/login") return json(200, MFA_STEP);
         tries += 1;
-        return tries === 1 ? problem(401, "invalid_code") : json(200, SIGNED_IN);
+        return tries === 1 ? problem(401, "invalid_mfa_code") : json(200, SIGNED_IN);
       },
     });
     signInWithPassword();
@@ -90,10 +90,9 @@ describe("the MFA step after the password", () => {
   });
 
   it.each([
-    [401, "mfa_expired"],
-    [401, "too_many_attempts"],
-    [403, "mfa_pending_invalid"],
-  ])("a pending sign-in the server no longer holds (%s %s) goes back to the password with a message", async (status, code) => {
+    [401, "mfa_challenge_invalid", MFA_RESTART],
+    [403, "account_disabled", SIGN_IN.account_disabled],
+  ])("a pending sign-in that ended (%s %s) goes back to the password with a message", async (status, code, message) => {
     renderPage(<LoginPage />, {
       path: "/login",
       handler: (r) => (r.url === "/api/auth/login" ? json(200, MFA_STEP) : problem(status, code)),
@@ -101,7 +100,7 @@ describe("the MFA step after the password", () => {
     signInWithPassword();
     fill(await screen.findByLabelText("Authentication code").then(() => "Authentication code"), "123456");
     fireEvent.click(screen.getByRole("button", { name: "Verify" }));
-    expect((await screen.findByRole("alert")).textContent).toBe(MFA_RESTART);
+    expect((await screen.findByRole("alert")).textContent).toBe(message);
     expect(screen.getByLabelText(SIGN_IN.password)).toBeTruthy();
     expect((screen.getByLabelText(SIGN_IN.identity) as HTMLInputElement).value).toBe("ada");
     expect((screen.getByLabelText(SIGN_IN.password) as HTMLInputElement).value).toBe("");
@@ -156,7 +155,7 @@ describe("the MFA step after code sign-in", () => {
       handler: (r) => {
         if (r.url === "/api/auth/code/request") return json(202, { status: "code_sent" });
         if (r.url === "/api/auth/code/verify") return json(200, MFA_STEP);
-        return problem(401, "mfa_expired");
+        return problem(401, "mfa_challenge_invalid");
       },
     });
     fill(SIGN_IN.identity, "ada");

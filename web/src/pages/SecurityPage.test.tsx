@@ -51,7 +51,7 @@ describe("two-step verification", () => {
         },
         "POST /api/auth/mfa/totp/setup": () => (fresh ? json(200, SETUP) : problem(401, "reauth_required")),
         "POST /api/auth/mfa/totp/confirm": (r) => {
-          if ((r.body as { code: string }).code !== "123456") return problem(401, "invalid_code");
+          if ((r.body as { code: string }).code !== "123456") return problem(401, "invalid_mfa_code");
           enabled = true;
           return json(200, { recovery_codes: CODES });
         },

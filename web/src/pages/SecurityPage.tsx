@@ -212,7 +212,7 @@ function TotpConfirm({
     },
     onError: (error) => {
       form.setValue("code", "");
-      if (isApiError(error) && (error.code === "invalid_code" || error.status === 422)) {
+      if (isApiError(error) && (error.code === "invalid_mfa_code" || error.status === 422)) {
         form.fail(null, { code: "This code is wrong. Check the app's clock, and use the newest code." });
         return true;
       }
