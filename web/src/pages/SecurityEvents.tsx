@@ -6,24 +6,48 @@ import { deviceName } from "./AccountSessions";
 
 const PER_PAGE = 20;
 
-/** How each kind of event reads in the log; a kind the SPA does not know yet shows its name. */
+/**
+ * How each kind of event reads in the log (the server's audit event names); a kind the SPA does
+ * not know yet shows its name in words.
+ */
 const WORDING: Record<string, string> = {
-  sign_in: "Signed in",
-  sign_in_failed: "Failed sign-in attempt",
-  sign_out: "Signed out",
+  user_registered: "Account created",
+  email_confirmed: "Email address confirmed",
+  login_succeeded: "Signed in",
+  login_failed: "Failed sign-in attempt",
+  logout: "Signed out",
+  token_revoked: "An app signed out",
+  session_ended: "A session was ended",
+  other_sessions_ended: "All other sessions were ended",
+  reauth_succeeded: "Password confirmed for a sensitive change",
+  reauth_failed: "Wrong password when confirming a sensitive change",
   password_changed: "Password changed",
   password_reset: "Password reset by email",
+  email_change_requested: "Email address change requested",
   email_changed: "Email address changed",
+  refresh_token_reused: "A stolen or replayed sign-in token was refused; that app was signed out",
   mfa_enabled: "Two-step verification turned on",
   mfa_disabled: "Two-step verification turned off",
+  mfa_failed: "Wrong two-step verification code",
+  recovery_code_used: "Recovery code used",
+  recovery_codes_regenerated: "New recovery codes made",
   passkey_added: "Passkey added",
   passkey_removed: "Passkey removed",
-  recovery_code_used: "Recovery code used to sign in",
-  recovery_codes_regenerated: "New recovery codes made",
-  session_ended: "Session ended",
-  refresh_token_reuse: "A stolen sign-in token was used and blocked",
+  passkey_clone_detected: "A copied passkey was refused",
   rate_limited: "Too many attempts: slowed down",
 };
+
+const METHODS: Record<string, string> = { password: "password", code: "emailed code", passkey: "passkey" };
+
+/** "Signed in with a passkey": the sign-in method, when the event names one. */
+function describeEvent(event: SecurityEvent): string {
+  const text = eventWording(event.kind);
+  const method = event.details?.method;
+  if (event.kind === "login_succeeded" && typeof method === "string" && METHODS[method]) {
+    return `${text} with ${/^[aeiou]/.test(METHODS[method]) ? "an" : "a"} ${METHODS[method]}`;
+  }
+  return text;
+}
 
 export function eventWording(kind: string): string {
   return WORDING[kind] ?? kind.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
@@ -82,7 +106,7 @@ export function SecurityEvents({ version }: { version: number }) {
         <ol className="security-events" aria-label="Your security events">
           {items.map((event) => (
             <li key={event.id}>
-              <strong>{eventWording(event.kind)}</strong>{" "}
+              <strong>{describeEvent(event)}</strong>{" "}
               <time dateTime={event.occurred_at}>{formatDate(event.occurred_at)}</time>
               <br />
               <span className="event-where">
