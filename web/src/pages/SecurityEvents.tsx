@@ -10,7 +10,7 @@ const PER_PAGE = 20;
  * How each kind of event reads in the log (the server's audit event names); a kind the SPA does
  * not know yet shows its name in words.
  */
-const WORDING: Record<string, string> = {
+export const EVENT_WORDING: Record<string, string> = {
   user_registered: "Account created",
   email_confirmed: "Email address confirmed",
   login_succeeded: "Signed in",
@@ -50,7 +50,7 @@ function describeEvent(event: SecurityEvent): string {
 }
 
 export function eventWording(kind: string): string {
-  return WORDING[kind] ?? kind.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+  return EVENT_WORDING[kind] ?? kind.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
 }
 
 type State =
