@@ -87,7 +87,12 @@ def test_response_schemas_are_referenced(spec: dict[str, Any]) -> None:
     session = spec["paths"]["/api/auth/session"]["get"]["responses"]["200"]
     assert session["content"]["application/json"]["schema"] == {"$ref": REF + "SessionState"}
     login = spec["paths"]["/api/auth/login"]["post"]["responses"]["200"]
-    assert login["content"]["application/json"]["schema"] == {"$ref": REF + "SignedIn"}
+    # Signed in, or (a user with a second factor) mfa_required and its methods.
+    assert login["content"]["application/json"]["schema"] == {"$ref": REF + "SignedInOrMfa"}
+    assert spec["components"]["schemas"]["SignedInOrMfa"]["anyOf"] == [
+        {"$ref": REF + "SignedIn"},
+        {"$ref": REF + "MfaChallengeStarted"},
+    ]
     register = spec["paths"]["/api/auth/register"]["post"]["responses"]["201"]
     assert register["content"]["application/json"]["schema"] == {"$ref": REF + "Registered"}
 

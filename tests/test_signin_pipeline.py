@@ -11,7 +11,7 @@ from flask import Flask
 from flask_bastion import AuthSession, current_bastion
 from flask_bastion.flows import signin
 from flask_bastion.flows.context import FlowContext
-from flask_bastion.flows.signin import ClientKind, Pending
+from flask_bastion.flows.signin import Attempt, ClientKind, Pending
 from flask_bastion.models import User
 from flask_bastion.testing import ClientKind as KitKind
 from flask_bastion.testing import assert_problem, register, signed_in
@@ -35,8 +35,8 @@ class ConfirmEmailStage:
         self.monkeypatch = monkeypatch
         self.seen: list[ClientKind] = []
 
-    def __call__(self, ctx: FlowContext, user: User, kind: ClientKind) -> Pending | None:
-        self.seen.append(kind)
+    def __call__(self, ctx: FlowContext, user: User, attempt: Attempt) -> Pending | None:
+        self.seen.append(attempt.kind)
         return Pending(user, "confirm_email")
 
     def turn_on(self) -> None:

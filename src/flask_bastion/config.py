@@ -273,6 +273,15 @@ class Settings:
         "seconds register, resend, forgot and code request take at least, so the time of an "
         "answer does not tell whether the account exists",
     )
+    # Second factor (docs/mfa.md).
+    mfa_challenge_lifetime: int = _setting(
+        5 * 60,
+        "how long a sign-in waits for its second factor after the password or code (5 tries)",
+        seconds=True,
+    )
+    mfa_limit_per_ip: str = _setting(
+        "30/minute", "second-factor codes (`/mfa/verify`, `mfa_token` grants) per client address"
+    )
     spa_url: str = _setting(
         "",
         "where the SPA lives: a path on `PUBLIC_URL` or an absolute URL of an allowed origin; "

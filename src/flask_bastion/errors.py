@@ -166,6 +166,62 @@ class InvalidCode(BastionError):
     keep_writes = True
 
 
+class MfaRequired(BastionError):
+    """The first factor passed; a second is needed. A challenge was stored (its writes stand):
+    ``extra`` carries ``methods`` and, for an app, the ``mfa_token`` to finish with."""
+
+    status, code, detail = 401, "mfa_required", "Enter a code from your authenticator app."
+    keep_writes = True
+
+    def __init__(self, *, methods: list[str], mfa_token: str | None = None) -> None:
+        extra: dict[str, Any] = {"methods": methods}
+        if mfa_token is not None:
+            extra["mfa_token"] = mfa_token
+        super().__init__(extra=extra)
+        self.methods = methods
+
+
+class InvalidMfaCode(BastionError):
+    """A wrong, used or stale second-factor code. Its writes stand: the failed try counts."""
+
+    status, code, detail = 401, "invalid_mfa_code", "The code is wrong or was already used."
+    keep_writes = True
+
+    def __init__(self, *, user_id: int | None = None) -> None:
+        super().__init__()
+        self.audit_fields = {"user_id": user_id} if user_id is not None else {}
+
+
+class MfaChallengeInvalid(BastionError):
+    """No pending two-step sign-in for this client: none, expired, used, or out of tries."""
+
+    status, code, detail = (
+        401,
+        "mfa_challenge_invalid",
+        "This sign-in has expired or was used up: sign in again.",
+    )
+
+
+class TotpAlreadyEnabled(BastionError):
+    status, code, detail = (
+        409,
+        "totp_already_enabled",
+        "An authenticator app is already set up: turn it off first to set up another.",
+    )
+
+
+class TotpSetupRequired(BastionError):
+    status, code, detail = (
+        409,
+        "totp_setup_required",
+        "Start the authenticator setup first.",
+    )
+
+
+class MfaNotEnabled(BastionError):
+    status, code, detail = 409, "mfa_not_enabled", "Two-step sign-in is not turned on."
+
+
 class EmailTaken(BastionError):
     status, code = 409, "email_taken"
     detail = "Another account uses this email address now."

@@ -31,6 +31,7 @@ from .security import csrf
 from .security.one_time import CODE_HASH_PURPOSE
 from .security.origin import is_loopback, is_trusted_origin, origin_of
 from .security.passwords import Passwords, common_passwords
+from .security.second_factor import MfaKeys
 from .security.signing import Signer
 from .signers import secret_keys
 from .signing_keys import AccessTokens, KeyStore
@@ -41,6 +42,7 @@ from .views.auth import bp as auth_bp
 from .views.devices import bp as devices_bp
 from .views.docs import bp as docs_bp
 from .views.links import bp as links_bp
+from .views.mfa import bp as mfa_bp
 from .views.tokens import bp as tokens_bp
 from .views.tokens import wellknown as wellknown_bp
 
@@ -81,6 +83,7 @@ class Bastion:
             limits=RateLimits(settings.redis_url, prefix=settings.ratelimit_prefix),
             csrf_signer=Signer.for_purpose(secrets, "csrf"),
             code_signer=Signer.for_purpose(secrets, CODE_HASH_PURPOSE),
+            mfa_keys=MfaKeys.derive(secrets),
             keys=keys,
             access_tokens=AccessTokens(
                 keys,
@@ -104,6 +107,7 @@ class Bastion:
         app.register_blueprint(devices_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(accounts_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(links_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(mfa_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)

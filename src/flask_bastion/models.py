@@ -176,3 +176,57 @@ class AccountToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# ---- second factor (TOTP, recovery codes, the pending sign-in) -------------------------------
+
+
+class TotpCredential(Base):
+    """A user's authenticator app: its secret, sealed (see security/second_factor.py).
+
+    ``confirmed_at`` is None between setup and the first correct code: until then it is no
+    second factor, and a new setup replaces it.
+    """
+
+    __tablename__ = "totp_credentials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    # Fernet under a key derived from SECRET_KEY: a database dump alone gives no codes.
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The time step of the last code accepted: that code, and older ones, never pass again.
+    last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code; only its keyed hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class MfaChallenge(Base):
+    """A sign-in whose first factor passed and whose second is awaited, for a few minutes.
+
+    The client holds a random token (a browser in an HttpOnly cookie, an app as ``mfa_token``);
+    the table keeps its sha256, so the table alone finishes no sign-in.
+    """
+
+    __tablename__ = "mfa_challenges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_kind: Mapped[str] = mapped_column(String(8))  # browser | app: usable only as such
+    method: Mapped[str] = mapped_column(String(16))  # the first factor, for tracking and audit
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

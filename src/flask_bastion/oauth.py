@@ -66,6 +66,10 @@ OAUTH_ERRORS: dict[str, str] = {
     "sign_in_pending": "invalid_grant",
     "email_unconfirmed": "invalid_grant",
     "invalid_code": "invalid_grant",
+    # Auth0's and Okta's name for "finish with a second factor" (the body carries mfa_token).
+    "mfa_required": "mfa_required",
+    "invalid_mfa_code": "invalid_grant",
+    "mfa_challenge_invalid": "invalid_grant",
     "invalid_grant": "invalid_grant",
     "unsupported_grant_type": "unsupported_grant_type",
     # The request was sound; the client should wait (Retry-After) and send it again.

@@ -20,6 +20,7 @@ What is dead:
 * a **one-time token** (a mailed link or sign-in code) past its expiry, used or not. A used one is
   kept until then: a link opened a second time (a mail scanner first) finds it and answers
   "already done" instead of "invalid";
+* a **pending second-factor step** (``mfa_challenges``) past its expiry;
 * a **sent mail** older than :data:`SENT_MAIL_KEPT`: it was delivered, and is kept a while only for
   ``mail status`` and the development viewer. Queued and failed mails are never pruned.
 """
@@ -42,7 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from . import clock
 from .db import UTCDateTime, rowcount
-from .models import AccountToken, AuthSession, OutboxMessage, RefreshToken
+from .models import AccountToken, AuthSession, MfaChallenge, OutboxMessage, RefreshToken
 
 log = logging.getLogger("flask_bastion.prune")
 
@@ -52,6 +53,7 @@ _s = cast(Table, AuthSession.__table__)
 _rt = cast(Table, RefreshToken.__table__)
 _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
+_mfa = cast(Table, MfaChallenge.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 
@@ -113,6 +115,8 @@ STEPS: Sequence[Step] = (
         _mail,
         lambda now: (_mail.c.status == "sent") & (_mail.c.sent_at <= now - SENT_MAIL_KEPT),
     ),
+    # A pending second-factor step past its few minutes can finish nothing.
+    Step("mfa_challenges", _mfa, lambda now: _mfa.c.expires_at <= now),
 )
 
 

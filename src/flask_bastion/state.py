@@ -14,6 +14,7 @@ from .config import Settings
 from .db import Database
 from .ratelimit import RateLimits
 from .security.passwords import Passwords
+from .security.second_factor import MfaKeys
 from .security.signing import Signer
 from .signing_keys import AccessTokens, KeyStore
 
@@ -30,6 +31,7 @@ class BastionState:
     keys: KeyStore
     access_tokens: AccessTokens
     code_signer: Signer
+    mfa_keys: MfaKeys
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
 

@@ -62,7 +62,16 @@ class RefreshTokenGrant(OAuthInput):
     refresh_token: OpaqueToken
 
 
-class TokenGrant(RootModel[TokenRequest | CodeTokenRequest | RefreshTokenGrant]):
+class MfaTokenRequest(OAuthInput):
+    """``POST /api/token`` finishing a sign-in that answered ``mfa_required``: its
+    ``mfa_token`` and a TOTP or recovery code."""
+
+    grant_type: Literal["password"] = "password"
+    mfa_token: OpaqueToken
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class TokenGrant(RootModel[TokenRequest | CodeTokenRequest | MfaTokenRequest | RefreshTokenGrant]):
     """The body of ``POST /api/token``: one of the grants it accepts, as JSON or as a form."""
 
     model_config = ConfigDict(json_schema_mode_override="validation")

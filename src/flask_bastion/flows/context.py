@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..ratelimit import RateLimits
 from ..security.passwords import Passwords
+from ..security.second_factor import MfaKeys
 from ..security.signing import Signer
 from ..signing_keys import AccessTokens
 from ..state import BastionState
@@ -37,6 +38,7 @@ class FlowContext:
     client: Client
     now: datetime
     code_signer: Signer  # the keyed hash of sign-in codes (security/one_time.py)
+    mfa_keys: MfaKeys  # TOTP secrets sealed, recovery codes hashed (security/second_factor.py)
 
 
 def command_context(state: BastionState, db: Session, *, now: datetime) -> FlowContext:
@@ -50,4 +52,5 @@ def command_context(state: BastionState, db: Session, *, now: datetime) -> FlowC
         client=Client(ip="", user_agent=""),
         now=now,
         code_signer=state.code_signer,
+        mfa_keys=state.mfa_keys,
     )

@@ -105,3 +105,13 @@ def signin_code(ctx: FlowContext, user: User, code: str) -> None:
             "lifetime": _lifetime(ctx.settings.signin_code_lifetime),
         },
     )
+
+
+def mfa_disabled(ctx: FlowContext, user: User) -> None:
+    """Tell the owner their second factor is gone: if it was not them, they act now."""
+    enqueue(
+        ctx,
+        to=user.email,
+        template="mfa_disabled",
+        context={"username": user.username, **_spa_links(ctx.settings)},
+    )

@@ -22,14 +22,19 @@ from typing import Literal
 from .. import sessions
 from ..errors import AccountDisabled
 from ..models import AuthSession, User
+from . import mfa
 from .context import FlowContext
 from .tokens import IssuedTokens, open_app_session
 
 ClientKind = Literal["browser", "app"]
 # How the user proved who they are. A registration's own first session is not a return visit,
 # so it leaves the trackable fields alone.
-Method = Literal["password", "registration", "code"]
+Method = Literal["password", "registration", "code", "passkey"]
 EMAIL_UNCONFIRMED = "email_unconfirmed"
+SECOND_FACTOR = "mfa"
+# Ways in that are already two factors (a user-verified passkey: something held and something
+# known or are) or that start an account (nothing to ask a second factor of yet).
+SKIPS_SECOND_FACTOR: frozenset[str] = frozenset({"passkey", "registration"})
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,20 @@ class Pending:
     step: str
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What the stages know of the sign-in under way."""
+
+    kind: ClientKind
+    method: Method
+    second_factor: bool = False  # a second factor was verified for this sign-in already
+
+
 SignInResult = SignedIn | Pending
-Stage = Callable[[FlowContext, User, ClientKind], Pending | None]
+Stage = Callable[[FlowContext, User, Attempt], Pending | None]
 
 
-def email_confirmation(ctx: FlowContext, user: User, kind: ClientKind) -> Pending | None:
+def email_confirmation(ctx: FlowContext, user: User, attempt: Attempt) -> Pending | None:
     """With ``BASTION_EMAIL_CONFIRMATION=required``, an address nobody proved is not yet a way
     in: whoever registered with someone else's email cannot sign in as them."""
     if ctx.settings.email_confirmation == "required" and user.confirmed_at is None:
@@ -64,9 +78,18 @@ def email_confirmation(ctx: FlowContext, user: User, kind: ClientKind) -> Pendin
     return None
 
 
-# The steps that may stand between verified credentials and a session, in order; second
-# factors add theirs here.
-STAGES: tuple[Stage, ...] = (email_confirmation,)
+def second_factor(ctx: FlowContext, user: User, attempt: Attempt) -> Pending | None:
+    """A user with a second factor is not signed in by a password or a code alone, on any
+    path (browser, app, form): a stolen password must not be enough."""
+    if attempt.second_factor or attempt.method in SKIPS_SECOND_FACTOR:
+        return None
+    if mfa.has_second_factor(ctx, user):
+        return Pending(user, SECOND_FACTOR)
+    return None
+
+
+# The steps that may stand between verified credentials and a session, in order.
+STAGES: tuple[Stage, ...] = (email_confirmation, second_factor)
 
 
 def track(ctx: FlowContext, user: User) -> None:
@@ -86,16 +109,19 @@ def sign_in(
     method: Method,
     remember: bool = False,
     replacing: str | None = None,
+    second_factor: bool = False,
 ) -> SignInResult:
     """Sign in ``user``, whose credentials were just verified, as a ``kind`` client.
 
     ``replacing`` is the session token the browser held before: it ends, and the new session
     gets a new id, so a session id planted before sign-in (fixation) is useless.
+    ``second_factor`` says the user also passed a second factor in this sign-in.
     """
     if not user.active:
         raise AccountDisabled()
+    attempt = Attempt(kind, method, second_factor)
     for stage in STAGES:
-        pending = stage(ctx, user, kind)
+        pending = stage(ctx, user, attempt)
         if pending is not None:
             return pending
     if method != "registration":

@@ -162,6 +162,29 @@ def start_session(settings: Settings, signer: Signer, token: str, record: AuthSe
     return csrf_token
 
 
+def mfa_cookie_name(settings: Settings) -> str:
+    """The pending second-factor cookie: named after the session cookie (``__Host-`` over
+    https), apart from it, so a half-finished sign-in never passes for a session."""
+    return settings.session_cookie_name + "_mfa"
+
+
+def mfa_challenge_token(request: Request, settings: Settings) -> str | None:
+    return request.cookies.get(mfa_cookie_name(settings)) or None
+
+
+def start_mfa_challenge(settings: Settings, token: str) -> None:
+    """Record the cookie that binds a pending second-factor step to this browser: HttpOnly, so
+    no script can carry it to another browser, and gone when the step expires."""
+    _record(
+        mfa_cookie_name(settings),
+        Cookie(token, settings.mfa_challenge_lifetime, httponly=True),
+    )
+
+
+def end_mfa_challenge(settings: Settings) -> None:
+    _record(mfa_cookie_name(settings), Cookie(None, None, httponly=True))
+
+
 def end_session(settings: Settings, signer: Signer | None = None) -> None:
     """Record clearing this browser's cookies: the session, its CSRF token, the pre-session.
 

@@ -23,14 +23,17 @@ from ..account_schemas import (
     ResetInput,
 )
 from ..audit import AuditEvent
+from ..errors import MfaRequired
 from ..flows import codes, confirmation, credentials, recovery
 from ..headers import no_store
+from ..mfa_schemas import SignedInOrMfa
 from ..openapi import responds
 from ..schemas import ProblemDetails, SessionPublic, SignedIn, UserPublic
 from ..transports import browser
 from ..uniform_time import uniform_duration
 from ..validation import auth_body, json_body
 from .context import failures_recorded, flow_context, record
+from .mfa import challenge_answer
 from .render import render
 from .signin import code_sign_in
 
@@ -144,13 +147,18 @@ def request_code(body: CodeRequestInput) -> Response:
 @bp.post("/code/verify")
 @browser.issues_cookies
 @json_body(CodeVerifyInput, max_body=auth_body)
-@responds(200, SignedIn, "Signed in")
+@responds(200, SignedInOrMfa, "Signed in; or, with a second factor, mfa_required")
 @responds(401, ProblemDetails, "Wrong, expired or used code (invalid_code)")
 @responds(403, ProblemDetails, "Account deactivated")
 @responds(429, ProblemDetails, "Too many attempts")
 def verify_code(body: CodeVerifyInput) -> Response:
     """Sign in with an emailed code, exactly like a password sign-in (new session, cookies)."""
-    done = code_sign_in("browser", identity=body.identity, code=body.code, remember=body.remember)
+    try:
+        done = code_sign_in(
+            "browser", identity=body.identity, code=body.code, remember=body.remember
+        )
+    except MfaRequired as required:
+        return challenge_answer(required.methods)
     return render(
         SignedIn(
             user=UserPublic.model_validate(done.signed_in.user),

@@ -8,9 +8,10 @@ from .. import clock, sessions
 from ..access import current_principal, is_bearer_request
 from ..account_schemas import Accepted
 from ..audit import AuditEvent
-from ..errors import NotAuthenticated
+from ..errors import MfaRequired, NotAuthenticated
 from ..flows import accounts, confirmation, signin
 from ..headers import no_store
+from ..mfa_schemas import SignedInOrMfa
 from ..openapi import responds
 from ..schemas import (
     LoginInput,
@@ -28,6 +29,7 @@ from ..transports import browser
 from ..uniform_time import uniform_duration
 from ..validation import auth_body, json_body
 from .context import flow_context, record
+from .mfa import challenge_answer
 from .render import render
 from .signin import complete, password_sign_in, replaced_session, sign_out
 
@@ -117,15 +119,22 @@ def register(body: RegisterInput) -> Response:
 @bp.post("/login")
 @browser.issues_cookies
 @json_body(LoginInput, max_body=auth_body)
-@responds(200, SignedIn, "Signed in")
+@responds(200, SignedInOrMfa, "Signed in; or, with a second factor, mfa_required")
 @responds(401, ProblemDetails, "Wrong identity or password (one answer for both)")
 @responds(403, ProblemDetails, "email_unconfirmed: confirm the address first; account_disabled")
 @responds(429, ProblemDetails, "Too many attempts")
 def login(body: LoginInput) -> Response:
-    """Sign in with an email or username and a password."""
-    done = password_sign_in(
-        "browser", identity=body.identity, password=body.password, remember=body.remember
-    )
+    """Sign in with an email or username and a password.
+
+    For a user with a second factor the answer is ``{"mfa_required": true, "methods"}`` and a
+    pending-sign-in cookie: finish at ``POST /mfa/verify``.
+    """
+    try:
+        done = password_sign_in(
+            "browser", identity=body.identity, password=body.password, remember=body.remember
+        )
+    except MfaRequired as required:
+        return challenge_answer(required.methods)
     return render(
         SignedIn(
             user=UserPublic.model_validate(done.signed_in.user),

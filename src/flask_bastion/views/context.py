@@ -32,6 +32,7 @@ def flow_context() -> FlowContext:
         client=request_client(),
         now=clock.now(),
         code_signer=state.code_signer,
+        mfa_keys=state.mfa_keys,
     )
 
 

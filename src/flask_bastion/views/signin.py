@@ -4,14 +4,25 @@ forms share these, so every way in passes the same pipeline, audit and transport
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from flask import request
 
 from ..access import current_principal, is_bearer_request
 from ..audit import AuditEvent
-from ..errors import EmailUnconfirmed, SignInPending
-from ..flows import accounts, codes, signin
-from ..flows.signin import EMAIL_UNCONFIRMED, ClientKind, Pending, SignedIn, SignInResult
+from ..errors import EmailUnconfirmed, MfaChallengeInvalid, MfaRequired, SignInPending
+from ..flows import accounts, codes, mfa, signin
+from ..flows.context import FlowContext
+from ..flows.signin import (
+    EMAIL_UNCONFIRMED,
+    SECOND_FACTOR,
+    ClientKind,
+    Method,
+    Pending,
+    SignedIn,
+    SignInResult,
+)
+from ..models import User
 from ..state import current_bastion
 from ..transports import browser
 from .context import failures_recorded, flow_context, record
@@ -46,19 +57,14 @@ def password_sign_in(
 ) -> Completed:
     """Check a password, then sign in through the pipeline as a ``kind`` client.
 
-    Raises the flows' errors (``InvalidCredentials``, ``AccountDisabled``, ``RateLimited``).
+    Raises the flows' errors (``InvalidCredentials``, ``AccountDisabled``, ``RateLimited``), and
+    :class:`MfaRequired` when a second factor is due (a challenge is then stored).
     """
     ctx = flow_context()
     with failures_recorded(AuditEvent.LOGIN_FAILED, client=kind):
         user = accounts.authenticate(ctx, identity=identity, password=password)
-        replacing = replaced_session() if kind == "browser" else None
-        result = signin.sign_in(
-            ctx, user, kind=kind, method="password", remember=remember, replacing=replacing
-        )
-        done = complete(result)
-    session = done.signed_in.session
-    record(AuditEvent.LOGIN_SUCCEEDED, user_id=user.id, session_id=session.id, client=kind)
-    return done
+        result = _pipeline(ctx, user, kind, "password", remember)
+    return _completed(ctx, result, kind, "password", remember)
 
 
 def code_sign_in(
@@ -66,23 +72,97 @@ def code_sign_in(
 ) -> Completed:
     """Check an emailed sign-in code, then sign in through the pipeline as a ``kind`` client.
 
-    Raises the flows' errors (``InvalidCode``, ``AccountDisabled``, ``RateLimited``).
+    Raises the flows' errors (``InvalidCode``, ``AccountDisabled``, ``RateLimited``), and
+    :class:`MfaRequired` when a second factor is due.
     """
     ctx = flow_context()
     with failures_recorded(AuditEvent.LOGIN_FAILED, client=kind, method="code"):
         user = codes.verify_code(ctx, identity=identity, code=code)
+        result = _pipeline(ctx, user, kind, "code", remember)
+    return _completed(ctx, result, kind, "code", remember)
+
+
+def mfa_sign_in(kind: ClientKind, *, token: str | None, code: str) -> Completed:
+    """Finish a pending sign-in with a TOTP or recovery code, as the ``kind`` client that began
+    it: a new session (a browser's replaces the one it held), as the first factor would have.
+
+    Raises ``MfaChallengeInvalid`` (no such pending sign-in for this client) and
+    ``InvalidMfaCode`` (counted; five void the challenge).
+    """
+    ctx = flow_context()
+    if kind == "app":
+        # Resolve the signing key before the challenge is written off (see AccessTokens.issue).
+        ctx.access_tokens.keys.signing_key(ctx.now)
+    with failures_recorded(AuditEvent.MFA_FAILED, client=kind):
+        try:
+            passed = mfa.finish_challenge(ctx, token=token, kind=kind, code=code)
+        except MfaChallengeInvalid:
+            if kind == "browser":
+                browser.end_mfa_challenge(current_bastion().settings)
+            raise
+        method = cast(Method, passed.method)
         replacing = replaced_session() if kind == "browser" else None
         result = signin.sign_in(
-            ctx, user, kind=kind, method="code", remember=remember, replacing=replacing
+            ctx,
+            passed.user,
+            kind=kind,
+            method=method,
+            remember=passed.remember,
+            replacing=replacing,
+            second_factor=True,
         )
         done = complete(result)
-    session = done.signed_in.session
+    user_id, session_id = passed.user.id, done.signed_in.session.id
+    if kind == "browser":
+        browser.end_mfa_challenge(current_bastion().settings)
+    if passed.factor == "recovery_code":
+        record(AuditEvent.RECOVERY_CODE_USED, user_id=user_id, session_id=session_id)
     record(
         AuditEvent.LOGIN_SUCCEEDED,
-        user_id=user.id,
+        user_id=user_id,
+        session_id=session_id,
+        client=kind,
+        method=method,
+        mfa=True,
+    )
+    return done
+
+
+def _pipeline(
+    ctx: FlowContext, user: User, kind: ClientKind, method: Method, remember: bool
+) -> SignInResult:
+    """Run the pipeline; any pending step but the second factor is refused here (inside the
+    caller's failure record, as before)."""
+    replacing = replaced_session() if kind == "browser" else None
+    result = signin.sign_in(
+        ctx, user, kind=kind, method=method, remember=remember, replacing=replacing
+    )
+    if isinstance(result, Pending) and result.step != SECOND_FACTOR:
+        complete(result)
+    return result
+
+
+def _completed(
+    ctx: FlowContext, result: SignInResult, kind: ClientKind, method: Method, remember: bool
+) -> Completed:
+    """A signed-in result to its transport; a second factor due becomes a stored challenge and
+    :class:`MfaRequired` (a browser gets the challenge's cookie, an app its ``mfa_token``)."""
+    if isinstance(result, Pending):
+        token = mfa.start_challenge(ctx, result.user, kind=kind, method=method, remember=remember)
+        methods = mfa.state(ctx, result.user.id).methods
+        if kind == "browser":
+            browser.start_mfa_challenge(ctx.settings, token)
+            raise MfaRequired(methods=methods)
+        raise MfaRequired(methods=methods, mfa_token=token)
+    done = complete(result)
+    session = done.signed_in.session
+    extra = {"method": method} if method != "password" else {}
+    record(
+        AuditEvent.LOGIN_SUCCEEDED,
+        user_id=result.user.id,
         session_id=session.id,
         client=kind,
-        method="code",
+        **extra,
     )
     return done
 

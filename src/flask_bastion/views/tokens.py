@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from .. import clock
 from ..access import csrf_exempt
@@ -18,12 +18,14 @@ from ..errors import FamilyRevoked, RefreshRaceLost
 from ..flows import tokens
 from ..flows.tokens import IssuedTokens
 from ..headers import no_store
+from ..mfa_schemas import TokenRefused
 from ..oauth import FORM, UnsupportedGrantType, add_oauth_error_members, read_oauth_body
 from ..openapi import describe, responds
 from ..state import current_bastion
 from ..token_schemas import (
     CodeTokenRequest,
     GrantType,
+    MfaTokenRequest,
     OAuthProblem,
     RefreshInput,
     RefreshTokenGrant,
@@ -35,7 +37,7 @@ from ..token_schemas import (
 from ..validation import auth_body, validate
 from .context import flow_context, record
 from .render import render, render_json
-from .signin import code_sign_in, password_sign_in
+from .signin import code_sign_in, mfa_sign_in, password_sign_in
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +66,12 @@ def _tokens(issued: IssuedTokens | None) -> Response:
 
 
 def _password_grant(data: dict[str, Any]) -> Response:
+    if "mfa_token" in data:  # finishing a sign-in that answered mfa_required
+        finish = validate(MfaTokenRequest, data)
+        state = current_bastion()
+        state.limits.hit(state.settings.mfa_limit_per_ip, "mfa-ip", request.remote_addr or "")
+        done = mfa_sign_in("app", token=finish.mfa_token, code=finish.code)
+        return _tokens(done.signed_in.tokens)
     if "code" in data and "password" not in data:  # an emailed sign-in code instead
         by_code = validate(CodeTokenRequest, data)
         done = code_sign_in("app", identity=by_code.identity, code=by_code.code)
@@ -109,8 +117,9 @@ GRANTS: dict[str, Callable[[dict[str, Any]], Response]] = {
 @responds(200, TokenPair, "A token pair")
 @responds(
     401,
-    OAuthProblem,
-    "Wrong identity, password or code, a bad refresh token, or a client secret",
+    TokenRefused,
+    "Wrong identity, password or code, a bad refresh token, or a client secret; "
+    "mfa_required (send mfa_token and a code next)",
 )
 @responds(403, OAuthProblem, "Account deactivated, or email_unconfirmed")
 @responds(429, OAuthProblem, "Too many attempts")
@@ -123,6 +132,9 @@ def issue_token() -> Response:
     ``grant_type=password&username=...&password=...``; or ``grant_type=refresh_token`` with
     ``refresh_token``, as ``/token/refresh`` does. Unknown parameters are ignored. No cookie is
     set.
+
+    A user with a second factor gets 401 ``mfa_required`` with ``mfa_token`` and ``methods``;
+    send ``{"mfa_token", "code"}`` (a TOTP or recovery code) within five minutes to finish.
     """
     data = read_oauth_body(auth_body())
     grant = GRANTS.get(validate(GrantType, data).grant_type)
