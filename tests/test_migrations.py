@@ -35,8 +35,11 @@ LIBRARY_TABLES = {
     "signing_keys",
     "mail_outbox",
     "account_tokens",
+    "passkey_users",
+    "passkeys",
+    "passkey_challenges",
 }
-LIBRARY_HEAD = "bastion_0004"
+LIBRARY_HEAD = "bastion_0006"
 HEADS = {LIBRARY_HEAD, "newsroom_0001"}
 
 # The tables each revision of the old history had created.

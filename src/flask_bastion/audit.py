@@ -46,6 +46,11 @@ class AuditEvent(StrEnum):
     MFA_FAILED = "mfa_failed"
     RECOVERY_CODE_USED = "recovery_code_used"
     RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    # Passkeys (issue 11, item 3).
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    # A signed assertion whose counter did not move forward: a copy of the credential exists.
+    PASSKEY_CLONE_DETECTED = "passkey_clone_detected"
 
 
 # Who else hears each event, after the log line (the metrics count sign-ins and replays):
@@ -53,7 +58,7 @@ class AuditEvent(StrEnum):
 observers: list[Callable[[str, dict[str, Any]], None]] = []
 
 # Events that a security team alerts on, not only reads.
-ALERTS = frozenset({AuditEvent.REFRESH_TOKEN_REUSED})
+ALERTS = frozenset({AuditEvent.REFRESH_TOKEN_REUSED, AuditEvent.PASSKEY_CLONE_DETECTED})
 
 
 def record(event: StrEnum, *, ip: str | None, **fields: Any) -> None:

@@ -154,6 +154,9 @@ class Settings:
     login_limit_per_identity: str = _setting("10/minute", "failed sign-ins per account before 429")
     login_limit_per_ip: str = _setting("60/minute", "sign-in attempts per client address")
     register_limit_per_ip: str = _setting("20/hour", "registrations per client address")
+    passkey_limit_per_ip: str = _setting(
+        "60/minute", "passkey sign-in requests (options and assertions) per client address"
+    )
     ratelimit_prefix: str = _setting(
         "bastion", "key prefix in Redis (several apps can share one Redis)"
     )

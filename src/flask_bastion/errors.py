@@ -227,6 +227,54 @@ class EmailTaken(BastionError):
     detail = "Another account uses this email address now."
 
 
+class PasskeyInvalid(BastionError):
+    """A passkey registration that does not verify (bad signature, origin, RP id, challenge,
+    or no user verification). Its writes stand: the ceremony's challenge is used up."""
+
+    status, code, detail = 400, "passkey_invalid", "The passkey could not be verified."
+    keep_writes = True
+
+
+class PasskeySignInFailed(PasskeyInvalid):
+    """A passkey sign-in that does not verify, or names no passkey we know (one answer)."""
+
+    status = 401
+
+
+class PasskeyCloned(PasskeyInvalid):
+    """A valid signature whose sign counter did not advance: another copy of the credential
+    signed after the one presented. Refused; the audit trail names the passkey."""
+
+    status, code = 401, "passkey_cloned"
+    detail = "This passkey's counter went backwards, so a copy of it exists; it was refused."
+
+    def __init__(self, *, user_id: int, passkey_id: str) -> None:
+        super().__init__()
+        self.user_id, self.passkey_id = user_id, passkey_id
+        self.audit_fields = {"user_id": user_id, "passkey_id": passkey_id}
+
+
+class PasskeyExists(BastionError):
+    """The credential is registered already (to this account or another). Its writes stand:
+    the ceremony's challenge is used up."""
+
+    status, code, detail = 409, "passkey_exists", "This passkey is already registered."
+    keep_writes = True
+
+
+class ChallengeInvalid(BastionError):
+    """No live WebAuthn ceremony for this browser: never started here, already used (a
+    replay), or started in another browser. Writes stand (a use is a use)."""
+
+    status, code = 400, "challenge_invalid"
+    detail = "This passkey request is unknown or was already used; start again."
+    keep_writes = True
+
+
+class ChallengeExpired(ChallengeInvalid):
+    code, detail = "challenge_expired", "This passkey request has expired; start again."
+
+
 class ReauthRequired(BastionError):
     status, code, detail = (
         401,

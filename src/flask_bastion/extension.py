@@ -43,6 +43,7 @@ from .views.devices import bp as devices_bp
 from .views.docs import bp as docs_bp
 from .views.links import bp as links_bp
 from .views.mfa import bp as mfa_bp
+from .views.passkeys import bp as passkeys_bp
 from .views.tokens import bp as tokens_bp
 from .views.tokens import wellknown as wellknown_bp
 
@@ -108,6 +109,7 @@ class Bastion:
         app.register_blueprint(accounts_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(links_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(mfa_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(passkeys_bp, url_prefix=settings.url_prefix + "/passkeys")
         app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .db import UTCDateTime
@@ -228,5 +240,56 @@ class MfaChallenge(Base):
     method: Mapped[str] = mapped_column(String(16))  # the first factor, for tracking and audit
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# ---- passkeys (issue 11, item 3) -------------------------------------------------------------
+
+
+class PasskeyUser(Base):
+    """The WebAuthn user handle of an account: random bytes made at its first passkey and kept
+    for good, so an authenticator never learns the numeric id (nor links accounts by it)."""
+
+    __tablename__ = "passkey_users"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_handle: Mapped[bytes] = mapped_column(LargeBinary(64), unique=True)
+
+
+class Passkey(Base):
+    """A WebAuthn credential (a passkey) registered to an account."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # public, shown to the user
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The authenticator's id of the credential: what a sign-in assertion names (up to 1023
+    # bytes by the spec).
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE_Key
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[str] = mapped_column(String(255), default="")  # comma-separated hints
+    user_handle: Mapped[bytes] = mapped_column(LargeBinary(64))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn ceremony in flight: bound to one browser by the hash of the random handle in
+    its HttpOnly cookie; the challenge itself is derived from that handle, never stored."""
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handle_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # register | login
+    # Whose passkey a registration adds; None for a sign-in (the passkey says whose it is).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -43,7 +43,14 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from . import clock
 from .db import UTCDateTime, rowcount
-from .models import AccountToken, AuthSession, MfaChallenge, OutboxMessage, RefreshToken
+from .models import (
+    AccountToken,
+    AuthSession,
+    MfaChallenge,
+    OutboxMessage,
+    PasskeyChallenge,
+    RefreshToken,
+)
 
 log = logging.getLogger("flask_bastion.prune")
 
@@ -54,6 +61,7 @@ _rt = cast(Table, RefreshToken.__table__)
 _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
 _mfa = cast(Table, MfaChallenge.__table__)
+_pc = cast(Table, PasskeyChallenge.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 
@@ -117,6 +125,8 @@ STEPS: Sequence[Step] = (
     ),
     # A pending second-factor step past its few minutes can finish nothing.
     Step("mfa_challenges", _mfa, lambda now: _mfa.c.expires_at <= now),
+    # A passkey ceremony nobody finished: useless once expired (a finished one is deleted).
+    Step("passkey_challenges", _pc, lambda now: _pc.c.expires_at <= now),
 )
 
 

@@ -212,3 +212,24 @@ def clear_site_data(response: Response) -> None:
     holds nothing of the user's, and clearing it would refetch every public asset.
     """
     response.headers["Clear-Site-Data"] = '"cookies", "storage"'
+
+
+def passkey_cookie_name(settings: Settings) -> str:
+    """The cookie of a passkey ceremony in flight (``__Host-`` over https, like the session's)."""
+    return settings.session_cookie_name + "_passkey"
+
+
+def passkey_handle(request: Request, settings: Settings) -> str | None:
+    """The handle of this browser's passkey ceremony, if it started one."""
+    return request.cookies.get(passkey_cookie_name(settings)) or None
+
+
+def start_passkey_ceremony(settings: Settings, handle: str, lifetime: int) -> None:
+    """Record the ceremony's cookie: HttpOnly, so no script (an injected one too) can carry the
+    challenge to another browser; it dies with the challenge."""
+    _record(passkey_cookie_name(settings), Cookie(handle, lifetime, httponly=True))
+
+
+def end_passkey_ceremony(settings: Settings) -> None:
+    """Record deleting the ceremony's cookie: its challenge is used up."""
+    _record(passkey_cookie_name(settings), Cookie(None, None, httponly=True))
