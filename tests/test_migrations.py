@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, insert, inspect, select
+from sqlalchemy import Engine, MetaData, delete, insert, inspect, select
 
 import newsroom.models  # noqa: F401  (registers the app's tables)
 from flask_bastion import migrations as bastion_migrations
@@ -38,8 +38,9 @@ LIBRARY_TABLES = {
     "passkey_users",
     "passkeys",
     "passkey_challenges",
+    "security_events",
 }
-LIBRARY_HEAD = "bastion_0006"
+LIBRARY_HEAD = "bastion_0007"
 HEADS = {LIBRARY_HEAD, "newsroom_0001"}
 
 # The tables each revision of the old history had created.
@@ -343,3 +344,46 @@ def test_accounts_revision_confirms_everyone_already_signed_up(engine: Engine) -
     bastion_migrations.downgrade(engine, "bastion_0003")
     assert "confirmed_at" not in {c["name"] for c in inspect(engine).get_columns("users")}
     assert "account_tokens" not in tables_of(engine)
+
+
+def test_security_events_revision_round_trips(engine: Engine) -> None:
+    """bastion_0007 adds the append-only security events table, with the details as JSON and
+    ids that only grow; going back to bastion_0004 drops it and nothing else."""
+    bastion_migrations.upgrade(engine)
+    events = Base.metadata.tables["security_events"]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(events),
+            [
+                {
+                    "occurred_at": T0,
+                    "kind": "login_failed",
+                    "user_id": 7,
+                    "ip": "203.0.113.9",
+                    "user_agent": "Mozilla/5.0 (Köln)",
+                    "session_id": None,
+                    "details": {"reason": "invalid_credentials", "client": "browser"},
+                },
+                {
+                    "occurred_at": T0,
+                    "kind": "signing_key_created",
+                    "user_id": None,
+                    "ip": None,
+                    "user_agent": None,
+                    "session_id": None,
+                    "details": {},
+                },
+            ],
+        )
+        conn.execute(delete(events).where(events.c.id == 2))
+        conn.execute(insert(events).values(occurred_at=T0, kind="logout", user_id=7, details={}))
+    with engine.connect() as conn:
+        rows = conn.execute(select(events.c.id, events.c.details).order_by(events.c.id)).all()
+    # The deleted newest id is not handed out again: a cursor never skips a later event.
+    assert [tuple(row) for row in rows] == [
+        (1, {"reason": "invalid_credentials", "client": "browser"}),
+        (3, {}),
+    ]
+    bastion_migrations.downgrade(engine, "bastion_0004")
+    assert "security_events" not in tables_of(engine)
+    assert "account_tokens" in tables_of(engine)

@@ -148,6 +148,7 @@ def test_prune_deletes_exactly_the_dead_rows_in_batches(
         "account_tokens": 0,
         "mail_outbox": 0,
         "passkey_challenges": 0,
+        "security_events": 0,
     }
     assert _left(app) == (rows["keep"], rows["tokens"])
     with app.app_context():  # nothing more to do
@@ -160,6 +161,7 @@ def test_prune_command_prints_the_counts(app: Flask, rows: dict[str, Any]) -> No
     assert result.stdout == (
         f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions, 0 account_tokens, 0 mail_outbox, "
         "0 passkey_challenges\n"
+        "0 security_events\n"
     )
     assert _left(app) == (rows["keep"], rows["tokens"])
 

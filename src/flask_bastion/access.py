@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from flask import g, request
 from werkzeug.local import LocalProxy
@@ -99,22 +99,35 @@ def _role_check(roles: tuple[str, ...], quantifier: Callable[[Any], bool]) -> Ca
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = require_principal()
             if not quantifier(r in principal.roles for r in roles):
-                audit.record(
-                    audit.AuditEvent.ACCESS_DENIED,
-                    ip=request.remote_addr,
-                    user_id=principal.user_id,
-                    method=request.method,
-                    path=request.path,
-                    reason="forbidden",
-                    required=sorted(roles),
-                )
-                raise Forbidden("Your roles do not allow this.")
+                _refuse(principal, roles)
             return view(*args, **kwargs)
 
         describe(wrapper, auth=True, roles=list(roles))
         return cast(F, wrapper)
 
     return decorator
+
+
+def require_role(role: str) -> Principal:
+    """The signed-in principal, if it holds ``role``: for a role named at run time (a setting),
+    where :func:`roles_required` names it at import. Anonymous 401, without the role 403."""
+    principal = require_principal()
+    if role not in principal.roles:
+        _refuse(principal, (role,))
+    return principal
+
+
+def _refuse(principal: Principal, roles: tuple[str, ...]) -> NoReturn:
+    audit.record(
+        audit.AuditEvent.ACCESS_DENIED,
+        ip=request.remote_addr,
+        user_id=principal.user_id,
+        method=request.method,
+        path=request.path,
+        reason="forbidden",
+        required=sorted(roles),
+    )
+    raise Forbidden("Your roles do not allow this.")
 
 
 def csrf_exempt(view: F) -> F:

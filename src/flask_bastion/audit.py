@@ -2,8 +2,9 @@
 
 Views and request hooks record events (flows return values or raise errors, and never log), and
 they pass the client address explicitly. Callers pass ids and outcomes: never a password, token
-or cookie. Today the sink is the ``flask_bastion.audit`` logger (JSON lines); a table can take
-its place without touching a caller.
+or cookie. Each event is written to the ``flask_bastion.audit`` logger (JSON lines) and kept in
+the ``security_events`` table (:mod:`flask_bastion.security_events`), where users read their
+own and admins everyone's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
+
+from . import security_events
 
 audit_log = logging.getLogger("flask_bastion.audit")
 
@@ -60,6 +63,35 @@ observers: list[Callable[[str, dict[str, Any]], None]] = []
 # Events that a security team alerts on, not only reads.
 ALERTS = frozenset({AuditEvent.REFRESH_TOKEN_REUSED, AuditEvent.PASSKEY_CLONE_DETECTED})
 
+# Refusals recorded before their error is raised (not from an ``except`` block): their row is
+# kept although the request's writes roll back, because the attempt happened either way. An
+# event recorded while an error propagates (``failures_recorded``) is kept without being listed.
+KEPT_ON_ROLLBACK: frozenset[str] = frozenset(
+    {
+        AuditEvent.LOGIN_FAILED,
+        AuditEvent.CSRF_FAILED,
+        AuditEvent.ACCESS_DENIED,
+        AuditEvent.REAUTH_FAILED,
+        AuditEvent.REFRESH_TOKEN_RACE_LOST,
+        AuditEvent.REFRESH_TOKEN_REUSED,
+    }
+)
+
+# The closed sets of event names the table may hold: Bastion's, and each app's own
+# (:func:`register_kinds`); the admin listing refuses a filter by any other name.
+_KIND_SETS: list[type[StrEnum]] = [AuditEvent]
+
+
+def register_kinds(kinds: type[StrEnum]) -> None:
+    """Name an app's own closed ``StrEnum`` of events, so admins can filter by its members."""
+    if kinds not in _KIND_SETS:
+        _KIND_SETS.append(kinds)
+
+
+def known_kinds() -> frozenset[str]:
+    """Every event name that :func:`record` may be given: Bastion's and the apps' registered."""
+    return frozenset(str(member) for kinds in _KIND_SETS for member in kinds)
+
 
 def record(event: StrEnum, *, ip: str | None, **fields: Any) -> None:
     """Write one security event with the client address it came from (None: no client).
@@ -72,3 +104,4 @@ def record(event: StrEnum, *, ip: str | None, **fields: Any) -> None:
     audit_log.info(str(event), extra=extra)
     for observer in observers:
         observer(str(event), extra)
+    security_events.persist(str(event), extra, refusal=event in KEPT_ON_ROLLBACK)

@@ -306,6 +306,15 @@ class Settings:
     login_error_view: str = _setting(
         "/login-error", "SPA view for a sign-in that failed away from the SPA"
     )
+    # Security events (docs/security-events.md).
+    security_event_retention: int = _setting(
+        365 * 24 * 3600,
+        "security events older than this are pruned (`flask_bastion.prune`); 0 keeps them",
+        seconds=True,
+    )
+    security_events_admin_role: str = _setting(
+        "admin", "the role that may read every user's events (`GET /api/admin/security-events`)"
+    )
     openapi_title: str = _setting("Bastion API", "title of the OpenAPI document")
     openapi_version: str = _setting("1.0.0", "version of the OpenAPI document")
 
@@ -512,6 +521,8 @@ def _account_problems(settings: Settings) -> list[str]:
             f"BASTION_EMAIL_CONFIRMATION must be one of {', '.join(EMAIL_CONFIRMATION_MODES)},"
             f" not {settings.email_confirmation!r}."
         )
+    if settings.security_event_retention < 0:
+        problems.append("BASTION_SECURITY_EVENT_RETENTION must be 0 (keep) or more seconds.")
     if settings.spa_url:
         problem = _redirect_target_problem("BASTION_SPA_URL", settings.spa_url, settings)
         problems += [problem] if problem else []

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import SecurityError
 
+from . import security_events
 from .access import current_principal, is_bearer_request
 from .audit import AuditEvent
 from .audit import record as audit
@@ -44,6 +45,8 @@ from .views.docs import bp as docs_bp
 from .views.links import bp as links_bp
 from .views.mfa import bp as mfa_bp
 from .views.passkeys import bp as passkeys_bp
+from .views.security_events import admin_bp as admin_security_events_bp
+from .views.security_events import bp as security_events_bp
 from .views.tokens import bp as tokens_bp
 from .views.tokens import wellknown as wellknown_bp
 
@@ -103,6 +106,7 @@ class Bastion:
         app.before_request(_start_request)
         app.after_request(_finish_response)
         app.teardown_appcontext(state.db.teardown)
+        app.teardown_request(_write_leftover_events)
 
         app.register_blueprint(auth_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(devices_bp, url_prefix=settings.url_prefix)
@@ -110,6 +114,8 @@ class Bastion:
         app.register_blueprint(links_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(mfa_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(passkeys_bp, url_prefix=settings.url_prefix + "/passkeys")
+        app.register_blueprint(security_events_bp, url_prefix=settings.url_prefix)
+        app.register_blueprint(admin_security_events_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(tokens_bp, url_prefix=settings.api_prefix)
         app.register_blueprint(wellknown_bp)
         app.register_blueprint(docs_bp, url_prefix=settings.api_prefix)
@@ -201,12 +207,15 @@ def _finish_response(response: Response) -> Response:
     """Commit the request's unit of work, then write its cookies and the shared headers.
 
     The commit comes first: if it fails, this raises, Flask renders the 500 instead, and no
-    cookie of a sign-in that did not happen is set.
+    cookie of a sign-in that did not happen is set. The request's security events are written
+    next, in their own transaction (:mod:`flask_bastion.security_events`).
     """
     state = current_bastion()
     cookies = browser.take_cookies()
     signed_out = browser.take_clear_site_data()
-    state.db.finish(commit=keeps_writes(failed_request_error()))
+    committed = keeps_writes(failed_request_error())
+    state.db.finish(commit=committed)
+    security_events.flush(state.db.engine, committed=committed)
     browser.write_cookies(response, state.settings, cookies)
     if signed_out:
         browser.clear_site_data(response)
@@ -216,3 +225,11 @@ def _finish_response(response: Response) -> Response:
     apply_security_headers(response, state.settings)
     response.headers["X-Request-ID"] = g.get("request_id", "")
     return response
+
+
+def _write_leftover_events(_exc: BaseException | None = None) -> None:
+    """Write the refusals of a request that never reached :func:`_finish_response` (its unit of
+    work is rolled back first, so nothing of it rides along)."""
+    state = current_bastion()
+    state.db.finish(commit=False)
+    security_events.flush(state.db.engine, committed=False)

@@ -7,8 +7,10 @@ Apps extend Base.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -293,3 +295,34 @@ class PasskeyChallenge(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SecurityEvent(Base):
+    """One security event, appended and never updated (see docs/security-events.md).
+
+    ``user_id`` has no foreign key on purpose: an account's history outlives the account (an
+    investigation of a takeover often starts after the account was deleted), until retention
+    prunes it. ``details`` holds ids and outcomes, never a secret.
+    """
+
+    __tablename__ = "security_events"
+    __table_args__ = (
+        # The user's own listing and the admin's filter by user, newest first.
+        Index("ix_security_events_user_id_id", "user_id", "id"),
+        # The admin's filter by kind, newest first.
+        Index("ix_security_events_kind_id", "kind", "id"),
+        # AUTOINCREMENT: SQLite never hands out an id again, so ids only grow (the cursor).
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    # Indexed for retention: the prune finds old rows without a scan.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -22,7 +22,9 @@ What is dead:
   "already done" instead of "invalid";
 * a **pending second-factor step** (``mfa_challenges``) past its expiry;
 * a **sent mail** older than :data:`SENT_MAIL_KEPT`: it was delivered, and is kept a while only for
-  ``mail status`` and the development viewer. Queued and failed mails are never pruned.
+  ``mail status`` and the development viewer. Queued and failed mails are never pruned;
+* a **security event** older than ``BASTION_SECURITY_EVENT_RETENTION`` (default a year; 0 keeps
+  them all): past it, the record has served its users and investigations.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask import Flask
-from sqlalchemy import ColumnElement, Engine, Table, delete, or_, select
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import ColumnElement, Engine, Table, delete, false, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from . import clock
+from .config import Settings
 from .db import UTCDateTime, rowcount
 from .models import (
     AccountToken,
@@ -50,6 +53,7 @@ from .models import (
     OutboxMessage,
     PasskeyChallenge,
     RefreshToken,
+    SecurityEvent,
 )
 
 log = logging.getLogger("flask_bastion.prune")
@@ -62,6 +66,7 @@ _at = cast(Table, AccountToken.__table__)
 _mail = cast(Table, OutboxMessage.__table__)
 _mfa = cast(Table, MfaChallenge.__table__)
 _pc = cast(Table, PasskeyChallenge.__table__)
+_ev = cast(Table, SecurityEvent.__table__)
 
 SENT_MAIL_KEPT = timedelta(days=30)
 
@@ -100,6 +105,16 @@ def session_is_dead(now: datetime) -> ColumnElement[bool]:
     return or_(_s.c.expires_at <= now, idle_until <= now)
 
 
+def security_event_is_old(now: datetime) -> ColumnElement[bool]:
+    """Events past the current app's retention (its settings: prune runs in an app context)."""
+    retention = Settings.security_event_retention
+    if has_app_context() and "bastion" in current_app.extensions:
+        retention = current_app.extensions["bastion"].settings.security_event_retention
+    if retention <= 0:
+        return false()  # 0: keep every event
+    return _ev.c.occurred_at <= now - timedelta(seconds=retention)
+
+
 @dataclass(frozen=True)
 class Step:
     """One kind of dead row: a table (with a one-column primary key) and what makes a row dead."""
@@ -127,6 +142,7 @@ STEPS: Sequence[Step] = (
     Step("mfa_challenges", _mfa, lambda now: _mfa.c.expires_at <= now),
     # A passkey ceremony nobody finished: useless once expired (a finished one is deleted).
     Step("passkey_challenges", _pc, lambda now: _pc.c.expires_at <= now),
+    Step("security_events", _ev, security_event_is_old),
 )
 
 

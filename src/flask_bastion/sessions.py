@@ -167,6 +167,13 @@ def revoke(db: Session, session_id: str) -> bool:
     return bool(rowcount(db.execute(delete(AuthSession).where(AuthSession.id == session_id))))
 
 
+def revoke_returning_user(db: Session, session_id: str) -> int | None:
+    """Delete one session, like :func:`revoke`; the id of its user, or None if there was none."""
+    stmt = delete(AuthSession).where(AuthSession.id == session_id).returning(AuthSession.user_id)
+    user_id: int | None = db.execute(stmt).scalar_one_or_none()
+    return user_id
+
+
 def revoke_token(db: Session, token: str) -> bool:
     """Delete the session a raw token belongs to, if any."""
     stmt = delete(AuthSession).where(AuthSession.token_hash == token_hash(token))

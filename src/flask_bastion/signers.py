@@ -12,7 +12,14 @@ from .security.signing import Signer
 # Bastion's own purposes: a MAC an app could make under one of them on data it chose would
 # pass as a CSRF token, or a key derived for one would open the stored signing keys.
 RESERVED_PURPOSES = frozenset(
-    {"csrf", "signing-keys", "signin-codes", "totp-secrets", "recovery-codes"}
+    {
+        "csrf",
+        "signing-keys",
+        "signin-codes",
+        "totp-secrets",
+        "recovery-codes",
+        "security-events-cursor",
+    }
 )
 
 

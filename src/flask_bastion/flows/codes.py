@@ -57,6 +57,15 @@ def request_code(ctx: FlowContext, *, identity: str) -> None:
     mails.signin_code(ctx, user, code)
 
 
+class WrongCode(InvalidCode):
+    """A wrong or spent code of an account that awaits one: the client gets the answer any bad
+    code gets; the audit trail also learns which account it was tried on."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__()
+        self.audit_fields = {"user_id": user_id}
+
+
 def verify_code(ctx: FlowContext, *, identity: str, code: str) -> User:
     """The user whose live code this is; the code is used up and the address confirmed.
 
@@ -89,7 +98,7 @@ def verify_code(ctx: FlowContext, *, identity: str, code: str) -> User:
         if row.attempts >= CODE_MAX_ATTEMPTS:
             row.used_at = ctx.now  # spent: only a new mail brings a new code
         limits.hit(settings.login_limit_per_identity, "code-identity", key)
-        raise InvalidCode()
+        raise WrongCode(user.id)
     row.used_at = ctx.now
     if user.confirmed_at is None:
         user.confirmed_at = ctx.now  # the code reached the inbox: the address is theirs

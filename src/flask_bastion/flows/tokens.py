@@ -127,10 +127,10 @@ def refresh(ctx: FlowContext, *, refresh_token: str) -> IssuedTokens:
     return IssuedTokens(access, new_refresh, settings.access_token_lifetime, row.session_id)
 
 
-def revoke(ctx: FlowContext, *, token: str) -> str | None:
+def revoke(ctx: FlowContext, *, token: str) -> RevokedSession | None:
     """RFC 7009: end the session of a refresh or access token; unknown tokens are no error.
 
-    Answers the id of the session that ended, if one did.
+    Answers the session that ended (and whose it was), if one did.
     """
     session_id = ctx.db.execute(
         select(_rt.c.session_id).where(_rt.c.token_hash == token_hash(token))
@@ -140,4 +140,13 @@ def revoke(ctx: FlowContext, *, token: str) -> str | None:
             session_id = ctx.access_tokens.verify(token, ctx.now).session_id
         except InvalidToken:
             return None
-    return session_id if sessions.revoke(ctx.db, session_id) else None
+    user_id = sessions.revoke_returning_user(ctx.db, session_id)
+    return None if user_id is None else RevokedSession(session_id, user_id)
+
+
+@dataclass(frozen=True)
+class RevokedSession:
+    """A session that a revocation ended, and its user (the security log names both)."""
+
+    session_id: str
+    user_id: int

@@ -178,12 +178,14 @@ def sign_out() -> None:
     """End the caller's session (bearer or cookie); a cookie caller also gets its cookies reset."""
     state = current_bastion()
     ctx = flow_context()
+    # Whose session ends, for the security log (None: the cookie was already dead).
+    principal = current_principal()
+    session_id = principal.session_id if principal else None
     if is_bearer_request():
-        principal = current_principal()
-        session_id = principal.session_id if principal else None
         signin.sign_out(ctx, session_id=session_id)
     else:
-        session_id = None
         signin.sign_out(ctx, token=browser.session_token(request, state.settings))
         browser.end_session(state.settings, state.csrf_signer)
-    record(AuditEvent.LOGOUT, session_id=session_id)
+    record(
+        AuditEvent.LOGOUT, user_id=principal.user_id if principal else None, session_id=session_id
+    )

@@ -171,9 +171,9 @@ describe(refresh_token, body=RefreshInput)
 def revoke_token() -> Response:
     """Revoke a refresh or access token: its whole session and token family end."""
     body = validate(RevokeInput, read_oauth_body(auth_body()))
-    session_id = tokens.revoke(flow_context(), token=body.token)
-    if session_id is not None:
-        record(AuditEvent.TOKEN_REVOKED, session_id=session_id)
+    revoked = tokens.revoke(flow_context(), token=body.token)
+    if revoked is not None:
+        record(AuditEvent.TOKEN_REVOKED, session_id=revoked.session_id, user_id=revoked.user_id)
     return Response(status=200)
 
 
