@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from flask_bastion import current_bastion
+from flask_bastion.prune import prune
 from flask_bastion.testing import ClientKind, Clock, assert_problem, signed_in
 from tests.account_helpers import NEW_PASSWORD, PASSWORD, Mailbox, csrf, post
 from tests.mfa_helpers import (
@@ -302,3 +304,19 @@ def test_turning_it_off_ends_pending_steps(
     )
     assert len(audit_events(caplog, "mfa_disabled")) == 1
     assert len(audit_events(caplog, "mfa_enabled")) == 1
+
+
+def test_prune_removes_pending_steps_past_their_expiry(
+    app: Flask, enrolled: Enrolled, clock: Clock
+) -> None:
+    old = app_login(app).json["mfa_token"]
+    clock.advance(4 * 60)
+    fresh = app_login(app).json["mfa_token"]
+    clock.advance(60)
+    with app.app_context():
+        counts = prune(current_bastion().db.engine, now=clock.current)
+    assert counts["mfa_challenges"] == 1
+    assert app_finish(app, old, enrolled.authenticator.code()).json["code"] == (
+        "mfa_challenge_invalid"
+    )
+    assert app_finish(app, fresh, enrolled.authenticator.next_code()).status_code == 200

@@ -147,6 +147,7 @@ def test_prune_deletes_exactly_the_dead_rows_in_batches(
         "sessions": len(rows["dead"]),
         "account_tokens": 0,
         "mail_outbox": 0,
+        "mfa_challenges": 0,
         "passkey_challenges": 0,
         "security_events": 0,
     }
@@ -159,9 +160,8 @@ def test_prune_command_prints_the_counts(app: Flask, rows: dict[str, Any]) -> No
     result = app.test_cli_runner().invoke(main, ["prune", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions, 0 account_tokens, 0 mail_outbox, "
-        "0 passkey_challenges\n"
-        "0 security_events\n"
+        f"pruned 2 refresh_tokens, {len(rows['dead'])} sessions, 0 account_tokens, 0 mail_outbox,"
+        " 0 mfa_challenges, 0 passkey_challenges, 0 security_events\n"
     )
     assert _left(app) == (rows["keep"], rows["tokens"])
 
