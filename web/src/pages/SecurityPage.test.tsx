@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { USER, json, problem, type SentRequest } from "../../client/test/fake-server";
 import { renderPage } from "../test/render";
 import { EVENT_WORDING, eventWording } from "./SecurityEvents";
-import SecurityPage from "./SecurityPage";
+import SecurityPage, { qrImageSource } from "./SecurityPage";
 
 afterEach(() => {
   cleanup();
@@ -163,6 +163,16 @@ function stubWebAuthn(create: () => Promise<unknown>) {
 }
 
 const PASSKEY = { id: "pk1", name: "Work laptop", created_at: "2026-01-01T10:00:00Z", last_used_at: null };
+
+describe("the QR code as an image", () => {
+  it("adds the SVG namespace when the markup was made for inlining, and keeps one that is there", () => {
+    const inline = '<svg width="33" height="33" class="segno"><path d="M4 4.5h7"/></svg>';
+    const decoded = (svg: string) => decodeURIComponent(qrImageSource(svg).split(",")[1]!);
+    expect(qrImageSource(inline).startsWith("data:image/svg+xml;charset=utf-8,")).toBe(true);
+    expect(decoded(inline)).toBe('<svg xmlns="http://www.w3.org/2000/svg" width="33" height="33" class="segno"><path d="M4 4.5h7"/></svg>');
+    expect(decoded(SETUP.qr_svg)).toBe(SETUP.qr_svg);
+  });
+});
 
 describe("passkeys", () => {
   it("adds one: options, the browser's credential as JSON, with its name; then lists it", async () => {

@@ -220,9 +220,7 @@ function TotpConfirm({
     },
     busyAfterSuccess: false,
   });
-  // The server's QR code is SVG markup; as an image (a data: URL, which the CSP's img-src allows)
-  // it cannot run script or touch the page, unlike markup put into the DOM.
-  const qr = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(setup.qr_svg)}`;
+  const qr = qrImageSource(setup.qr_svg);
   return (
     <div className="totp-setup">
       <h3>Set up your authenticator app</h3>
@@ -254,6 +252,16 @@ function TotpConfirm({
       </form>
     </div>
   );
+}
+
+/**
+ * The server's QR code (SVG markup) as an image source. As an image (a data: URL, which the CSP's
+ * img-src allows) it cannot run script or touch the page, unlike markup put into the DOM. Markup
+ * made for inlining may lack the SVG namespace, without which an image does not render.
+ */
+export function qrImageSource(svg: string): string {
+  const markup = /^\s*<svg\b[^>]*\sxmlns=/.test(svg) ? svg : svg.replace(/^\s*<svg\b/, '<svg xmlns="http://www.w3.org/2000/svg"');
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(markup)}`;
 }
 
 /** The recovery codes, this one time: copy, download, then gone from the page for good. */
