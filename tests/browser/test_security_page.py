@@ -229,3 +229,35 @@ def test_the_security_events_list_shows_the_users_own_history(page: Page, live: 
     expect(events.get_by_role("listitem").first).to_contain_text("Chrom")
     expect(page.get_by_role("button", name="Load more")).to_have_count(0)
     screenshot(page, "security-events")
+
+
+def test_five_wrong_codes_end_the_pending_sign_in(page: Page, live: LiveApp) -> None:
+    name = live.create_user(unique())
+    sign_in(page, live, name)
+    open_security_page(page)
+    secret, _ = turn_on_totp(page)
+    sign_out(page, live)
+
+    sign_in(page, live, name)
+    wrong = "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"
+    for _ in range(5):
+        page.get_by_label("Authentication code").fill(wrong)
+        with page.expect_response(live.url("/api/auth/mfa/verify")) as answer:
+            page.get_by_role("button", name="Verify").click()
+        assert answer.value.status == 401
+        expect(page.get_by_role("alert")).to_contain_text("The code is wrong.")
+    # Even the right code is too late now: back to the password, with the reason.
+    page.get_by_label("Authentication code").fill(code_for_next_step(secret))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "This sign-in attempt has ended (too many wrong codes, or it took too long). "
+        "Please sign in again."
+    )
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
+    assert session_status(page, live) == 401
+    # A new first step starts a new pending sign-in, which the right code finishes.
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_label("Authentication code").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
