@@ -191,7 +191,7 @@ def test_a_passkey_added_on_the_page_signs_in_alone(page: Page, live: LiveApp) -
     sign_out(page, live)
 
     # No identity typed: the passkey names its account.
-    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Use a passkey").click()
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
     assert session_status(page, live) == 200
     open_security_page(page)
@@ -203,7 +203,7 @@ def test_a_passkey_added_on_the_page_signs_in_alone(page: Page, live: LiveApp) -
     expect(page.get_by_text("Passkey “This Chromium” removed.")).to_be_visible()
     expect(page.get_by_text("You have no passkeys yet.")).to_be_visible()
     sign_out(page, live)
-    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Use a passkey").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert session_status(page, live) == 401
 

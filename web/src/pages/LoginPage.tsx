@@ -139,9 +139,10 @@ export function LoginPage() {
         </div>
       </form>
       {passkeysSupported() && (
-        <div className="actions">
+        <div className="actions passkey-sign-in">
+          <p>Or, without a password:</p>
           <button type="button" onClick={() => void passkeySignIn()} aria-busy={passkeyBusy}>
-            Sign in with a passkey
+            Use a passkey
           </button>
         </div>
       )}

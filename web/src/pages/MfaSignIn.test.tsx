@@ -191,7 +191,7 @@ function stubWebAuthn(get: () => Promise<unknown>) {
 describe("sign in with a passkey", () => {
   it("is not offered where the browser has no WebAuthn", () => {
     renderPage(<LoginPage />, { path: "/login", handler: () => json(200, SIGNED_IN) });
-    expect(screen.queryByRole("button", { name: "Sign in with a passkey" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Use a passkey" })).toBeNull();
   });
 
   it("gets the options, asks the browser, sends the assertion's JSON, and signs in", async () => {
@@ -201,7 +201,7 @@ describe("sign in with a passkey", () => {
       path: "/login?next=%2Faccount",
       handler: (r) => (r.url.endsWith("/options") ? json(200, { challenge: "ch", rpId: "app.test" }) : json(200, SIGNED_IN)),
     });
-    fireEvent.click(screen.getByRole("button", { name: "Sign in with a passkey" }));
+    fireEvent.click(screen.getByRole("button", { name: "Use a passkey" }));
     await waitFor(() => expect(appPath()).toBe("/account"));
     expect(parsed).toEqual([{ challenge: "ch", rpId: "app.test" }]);
     expect(credentials.get).toHaveBeenCalledWith({ publicKey: { challenge: "ch", rpId: "app.test" } });
@@ -222,10 +222,10 @@ describe("sign in with a passkey", () => {
       path: "/login",
       handler: (r) => (r.url.endsWith("/options") ? json(200, { challenge: "ch" }) : problem(401, "invalid_credentials")),
     });
-    fireEvent.click(screen.getByRole("button", { name: "Sign in with a passkey" }));
+    fireEvent.click(screen.getByRole("button", { name: "Use a passkey" }));
     expect((await screen.findByRole("alert")).textContent).toBe(PASSKEY_CANCELLED);
     refuse = true;
-    fireEvent.click(screen.getByRole("button", { name: "Sign in with a passkey" }));
+    fireEvent.click(screen.getByRole("button", { name: "Use a passkey" }));
     await waitFor(() => expect(screen.getByRole("alert").textContent).toBe(SIGN_IN.invalid_credentials));
     expect(appPath()).toBe("/login");
   });
