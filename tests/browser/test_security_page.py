@@ -15,7 +15,13 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import REAL_DIST, LiveApp, screenshot, session_status
+from tests.browser.conftest import (
+    REAL_DIST,
+    LiveApp,
+    screenshot,
+    serious_axe_violations,
+    session_status,
+)
 from tests.conftest import PASSWORD
 from tests.smtp import SmtpServer
 
@@ -261,3 +267,32 @@ def test_five_wrong_codes_end_the_pending_sign_in(page: Page, live: LiveApp) -> 
     page.get_by_label("Authentication code").fill(pyotp.TOTP(secret).at(time.time() + 30))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+
+
+def test_the_new_screens_have_no_serious_accessibility_violations(
+    axe_page: Page, live: LiveApp
+) -> None:
+    page = axe_page  # its CSP is bypassed so that axe-core can be injected
+    page.set_default_timeout(10_000)
+    name = live.create_user(unique())
+    found: dict[str, list[dict[str, Any]]] = {}
+    sign_in(page, live, name)
+    open_security_page(page)
+    expect(page.get_by_role("list", name="Your security events")).to_be_visible()
+    found["security"] = serious_axe_violations(page)
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+    page.get_by_role("button", name="Turn on").click()  # empty: the field's error shown
+    expect(page.get_by_role("alert")).to_be_visible()
+    found["totp-setup-errors"] = serious_axe_violations(page)
+    secret = page.locator("code.secret").inner_text().strip()
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("list", name="Recovery codes")).to_be_visible()
+    found["recovery-codes"] = serious_axe_violations(page)
+    page.get_by_role("button", name="I have saved my codes").click()
+    sign_out(page, live)
+    sign_in(page, live, name)
+    expect(page.get_by_label("Authentication code")).to_be_focused()
+    found["mfa-step"] = serious_axe_violations(page)
+    assert found == {name: [] for name in found}
