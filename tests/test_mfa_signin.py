@@ -4,12 +4,21 @@ the pending step's expiry and tries; password reset still needing the code after
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
 
+from flask_bastion import clock as bastion_clock
 from flask_bastion import current_bastion
+from flask_bastion.flows import signin
+from flask_bastion.flows.context import command_context
+from flask_bastion.flows.signin import Method
+from flask_bastion.models import User
 from flask_bastion.prune import prune
 from flask_bastion.testing import ClientKind, Clock, assert_problem, signed_in
 from tests.account_helpers import NEW_PASSWORD, PASSWORD, Mailbox, csrf, post
@@ -118,7 +127,7 @@ def test_an_app_gets_mfa_required_and_finishes_with_the_token(
             "code": "mfa_required",
             "methods": BOTH,
             "mfa_token": token,
-            "error": "mfa_required",
+            "error": "invalid_grant",
             "error_description": "Enter a code from your authenticator app.",
         },
     )
@@ -320,3 +329,147 @@ def test_prune_removes_pending_steps_past_their_expiry(
         "mfa_challenge_invalid"
     )
     assert app_finish(app, fresh, enrolled.authenticator.next_code()).status_code == 200
+
+
+def _form_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None, html
+    return match.group(1)
+
+
+def test_the_server_rendered_forms_ask_for_the_second_factor(
+    app: Flask, enrolled: Enrolled, mailbox: Mailbox
+) -> None:
+    browser = app.test_client()
+    token = _form_token(browser.get("/login?next=/app/articles").text)
+    page = browser.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "identity": "ann",
+            "password": PASSWORD,
+            "next": "/app/articles",
+        },
+    )
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "<h1>Two-step sign-in</h1>" in page.text
+    assert '<input type="hidden" name="next" value="/app/articles">' in page.text
+    assert browser.get_cookie(MFA_COOKIE) is not None
+    assert browser.get("/api/auth/session").status_code == 401
+
+    def send(code: str, html: str) -> Any:
+        return browser.post(
+            "/login/mfa",
+            data={"csrf_token": _form_token(html), "code": code, "next": "/app/articles"},
+        )
+
+    wrong = send("000000x", page.text)
+    assert wrong.status_code == 401
+    assert "The code is wrong or was already used." in wrong.text
+    done = send(enrolled.authenticator.next_code(), wrong.text)
+    assert (done.status_code, done.headers["Location"]) == (303, "/app/articles")
+    assert browser.get("/api/auth/session").json["user"]["username"] == "ann"
+    assert browser.get_cookie(MFA_COOKIE) is None
+
+    # The code form too; and a pending step that is gone sends the browser back to sign in.
+    other = app.test_client()
+    asked = other.post(
+        "/login/code",
+        data={"csrf_token": _form_token(other.get("/login/code").text), "identity": "ann"},
+    )
+    assert asked.status_code == 200
+    page = other.post(
+        "/login/code",
+        data={
+            "csrf_token": _form_token(asked.text),
+            "identity": "ann",
+            "code": mailbox.code("ann@example.com"),
+        },
+    )
+    assert "<h1>Two-step sign-in</h1>" in page.text
+    for _ in range(5):
+        page = send_as(other, "zzzzz-zzzzz", page.text)
+        assert page.status_code == 401 and "The code is wrong or was already used." in page.text
+    page = send_as(other, enrolled.authenticator.next_code(), page.text)
+    assert page.status_code == 401
+    assert "This sign-in has expired or was used up. Please sign in again." in page.text
+    assert '<label for="password">' in page.text  # the sign-in form again
+
+
+def send_as(browser: Any, code: str, html: str) -> Any:
+    return browser.post("/login/mfa", data={"csrf_token": _form_token(html), "code": code})
+
+
+CODES = st.text(max_size=70) | st.integers() | st.none() | st.lists(st.text(max_size=3), max_size=2)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(code=CODES, cookie=st.text(max_size=80))
+def test_hostile_codes_and_cookies_never_fail(
+    app: Flask, enrolled: Enrolled, code: Any, cookie: str
+) -> None:
+    browser = app.test_client()
+    if cookie.isascii() and cookie.isprintable() and ";" not in cookie:
+        browser.set_cookie(MFA_COOKIE, cookie)
+    answer = verify(browser, code)
+    assert answer.status_code in (401, 422, 429), answer.json
+    token = app_finish(app, cookie or "x", code)
+    assert token.status_code in (400, 401, 422, 429), token.json
+
+
+def test_wrong_codes_are_limited_per_account_across_pending_steps(
+    app_factory: Any, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    app = app_factory(BASTION_MFA_LIMIT_PER_ACCOUNT="3/hour", BASTION_MAIL_URL=smtp_server.url)
+    signed_in_ann = signed_in_registered(app)
+    phone = enroll(signed_in_ann, clock).authenticator
+    first = app_login(app).json["mfa_token"]
+    for _ in range(2):
+        assert app_finish(app, first, "000000x").json["code"] == "invalid_mfa_code"
+    second = app_login(app).json["mfa_token"]  # a new sign-in brings no new guesses
+    assert app_finish(app, second, "000000x").json["code"] == "invalid_mfa_code"
+    limited = app_finish(app, second, phone.next_code())
+    assert limited.status_code == 429 and limited.json["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+def signed_in_registered(app: Flask) -> Any:
+    assert post(
+        app.test_client(),
+        "/api/auth/register",
+        {"email": "ann@example.com", "username": "ann", "password": PASSWORD},
+    ).status_code in (201, 202)
+    return signed_in(app.test_client(), "browser", "ann", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("method", "second_factor", "signs_in"),
+    [
+        ("password", False, False),
+        ("code", False, False),
+        ("passkey", False, True),  # a user-verified passkey is two factors already
+        ("password", True, True),
+    ],
+)
+def test_the_pipeline_stage_asks_every_way_in_but_a_passkey(
+    app: Flask,
+    enrolled: Enrolled,
+    client_kind: ClientKind,
+    method: Method,
+    second_factor: bool,
+    signs_in: bool,
+) -> None:
+    with app.app_context():
+        state = current_bastion()
+        with state.db.unit_of_work() as db:
+            ctx = command_context(state, db, now=bastion_clock.now())
+            user = db.scalars(select(User).where(User.username_key == "ann")).one()
+            result = signin.sign_in(
+                ctx, user, kind=client_kind, method=method, second_factor=second_factor
+            )
+            if signs_in:
+                assert isinstance(result, signin.SignedIn)
+            else:
+                assert result == signin.Pending(user, signin.SECOND_FACTOR)

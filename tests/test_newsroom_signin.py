@@ -20,6 +20,8 @@ from flask_bastion.errors import (
     EmailUnconfirmed,
     InvalidCode,
     InvalidCredentials,
+    InvalidMfaCode,
+    MfaChallengeInvalid,
     RateLimited,
 )
 from flask_bastion.models import User
@@ -97,6 +99,8 @@ def test_the_failures_are_worded_as_in_the_spa() -> None:
         CsrfFailed: WORDING["csrf_failed"],
         EmailUnconfirmed: WORDING["email_unconfirmed"],
         InvalidCode: WORDING["invalid_code"],
+        InvalidMfaCode: WORDING["invalid_mfa_code"],
+        MfaChallengeInvalid: WORDING["mfa_challenge_invalid"],
     } == signin.MESSAGES
 
 

@@ -29,7 +29,17 @@ JSON = st.recursive(
     max_leaves=12,
 )
 FIELDS = st.sampled_from(
-    ["identity", "username", "email", "password", "grant_type", "refresh_token", "token"]
+    [
+        "identity",
+        "username",
+        "email",
+        "password",
+        "grant_type",
+        "refresh_token",
+        "token",
+        "code",
+        "mfa_token",
+    ]
 )
 BODIES = JSON | st.dictionaries(FIELDS, JSON, max_size=4)
 FUZZ = settings(

@@ -285,6 +285,10 @@ class Settings:
     mfa_limit_per_ip: str = _setting(
         "30/minute", "second-factor codes (`/mfa/verify`, `mfa_token` grants) per client address"
     )
+    mfa_limit_per_account: str = _setting(
+        "20/hour",
+        "wrong second-factor codes per account, across its pending sign-ins, before 429",
+    )
     spa_url: str = _setting(
         "",
         "where the SPA lives: a path on `PUBLIC_URL` or an absolute URL of an allowed origin; "

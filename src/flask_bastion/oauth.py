@@ -66,8 +66,8 @@ OAUTH_ERRORS: dict[str, str] = {
     "sign_in_pending": "invalid_grant",
     "email_unconfirmed": "invalid_grant",
     "invalid_code": "invalid_grant",
-    # Auth0's and Okta's name for "finish with a second factor" (the body carries mfa_token).
-    "mfa_required": "mfa_required",
+    # The grant is not enough on its own; our ``code`` (and ``mfa_token``) say what comes next.
+    "mfa_required": "invalid_grant",
     "invalid_mfa_code": "invalid_grant",
     "mfa_challenge_invalid": "invalid_grant",
     "invalid_grant": "invalid_grant",

@@ -21,6 +21,9 @@ from flask_bastion.errors import (
     EmailUnconfirmed,
     InvalidCode,
     InvalidCredentials,
+    InvalidMfaCode,
+    MfaChallengeInvalid,
+    MfaRequired,
     RateLimited,
 )
 from flask_bastion.flows import codes, recovery
@@ -31,7 +34,7 @@ from flask_bastion.security.redirects import safe_next
 from flask_bastion.transports import browser
 from flask_bastion.uniform_time import uniform_duration
 from flask_bastion.views.context import flow_context
-from flask_bastion.views.signin import code_sign_in, password_sign_in, sign_out
+from flask_bastion.views.signin import code_sign_in, mfa_sign_in, password_sign_in, sign_out
 
 bp = Blueprint("signin", __name__)
 bp.after_request(no_store)  # the pages carry a CSRF token and say who is signed in
@@ -47,6 +50,8 @@ MESSAGES = {
     RateLimited: "Too many attempts. Wait a minute and try again.",
     CsrfFailed: "This form expired. Please try again.",
     InvalidCode: "The code is wrong or has expired. Ask for a new one if you need to.",
+    InvalidMfaCode: "The code is wrong or was already used. Wait for the next one and try again.",
+    MfaChallengeInvalid: "This sign-in has expired or was used up. Please sign in again.",
 }
 # The same words whether or not an account exists: the page must not tell.
 CODE_SENT = "If an account matches, we mailed it a six-digit code. It works for 10 minutes."
@@ -128,6 +133,8 @@ def login() -> Response:
         password_sign_in(
             "browser", identity=body.identity, password=body.password, remember=remember
         )
+    except MfaRequired:
+        return _mfa_page()
     except (InvalidCredentials, AccountDisabled, EmailUnconfirmed, RateLimited) as error:
         return _login_page(
             error.status,
@@ -202,11 +209,47 @@ def login_code() -> Response:
         return _code_page(422, identity=identity, error="Enter the six digits from the mail.")
     try:
         code_sign_in("browser", identity=body.identity, code=body.code)
+    except MfaRequired:
+        return _mfa_page()
     except (InvalidCode, AccountDisabled, RateLimited) as error:
         return _code_page(
             error.status,
             identity=identity,
             error=next(text for kind, text in MESSAGES.items() if isinstance(error, kind)),
+            headers=error.headers,
+        )
+    return see_other(_next_target())
+
+
+def _mfa_page(
+    status: int = 200, error: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    return _page("login_mfa.html", status, headers, error=error, next=_next_target())
+
+
+@bp.post("/login/mfa")
+@browser.issues_cookies
+def login_mfa() -> Response:
+    """Finish a sign-in with a code from the authenticator app or a recovery code, without
+    JavaScript; the pending step is the one this browser's password or code started."""
+    refused = _form_refusal()
+    if refused is not None:
+        return refused
+    code = request.form.get("code", "").strip()
+    if not code or len(code) > 64:
+        return _mfa_page(422, "Enter the code from your authenticator app or a recovery code.")
+    state = current_bastion()
+    try:
+        state.limits.hit(state.settings.mfa_limit_per_ip, "mfa-ip", request.remote_addr or "")
+        mfa_sign_in(
+            "browser", token=browser.mfa_challenge_token(request, state.settings), code=code
+        )
+    except MfaChallengeInvalid as error:
+        return _login_page(error.status, MESSAGES[MfaChallengeInvalid])
+    except (InvalidMfaCode, AccountDisabled, RateLimited) as error:
+        return _mfa_page(
+            error.status,
+            next(text for kind, text in MESSAGES.items() if isinstance(error, kind)),
             headers=error.headers,
         )
     return see_other(_next_target())

@@ -99,13 +99,10 @@ def _codes_remaining(ctx: FlowContext, user_id: int) -> int:
 
 def state(ctx: FlowContext, user_id: int) -> MfaState:
     """The ways that can finish a second-factor step for this user, and the codes left."""
-    remaining = _codes_remaining(ctx, user_id) if _enabled(ctx, user_id) else 0
-    methods = []
-    if _enabled(ctx, user_id) is not None:
-        methods.append("totp")
-    if remaining:
-        methods.append("recovery_code")
-    return MfaState(methods, remaining)
+    if _enabled(ctx, user_id) is None:
+        return MfaState([], 0)
+    remaining = _codes_remaining(ctx, user_id)
+    return MfaState(["totp", "recovery_code"] if remaining else ["totp"], remaining)
 
 
 def start_setup(ctx: FlowContext, user: User) -> TotpSetup:
@@ -203,19 +200,27 @@ def finish_challenge(ctx: FlowContext, *, token: str | None, kind: str, code: st
                 MfaChallenge.token_hash == token_hash(token), MfaChallenge.client_kind == kind
             )
         ).first()
-    if row is None or ctx.now >= row.expires_at or row.attempts >= MFA_MAX_ATTEMPTS:
+    if row is None or ctx.now >= row.expires_at:
         raise MfaChallengeInvalid()
     user = ctx.db.get(User, row.user_id)
     if user is None:
         raise MfaChallengeInvalid()
+    # Across every pending step of the account: new sign-ins with a stolen password must not
+    # bring five new guesses each without end.
+    per_account = ctx.settings.mfa_limit_per_account
+    ctx.limits.check(per_account, "mfa-account", str(user.id))
+    # A try is taken before the code is looked at, in one conditional UPDATE: concurrent
+    # requests can never get more than the five between them.
+    taken = ctx.db.execute(
+        update(_challenges)
+        .where(_challenges.c.id == row.id, _challenges.c.attempts < MFA_MAX_ATTEMPTS)
+        .values(attempts=_challenges.c.attempts + 1)
+    )
+    if rowcount(taken) != 1:
+        raise MfaChallengeInvalid()
     factor = check_second_factor(ctx, user, code)
     if factor is None:
-        # One UPDATE: concurrent wrong tries are each counted, none lost.
-        ctx.db.execute(
-            update(_challenges)
-            .where(_challenges.c.id == row.id)
-            .values(attempts=_challenges.c.attempts + 1)
-        )
+        ctx.limits.hit(per_account, "mfa-account", str(user.id))
         ctx.db.execute(
             delete(_challenges).where(
                 _challenges.c.id == row.id, _challenges.c.attempts >= MFA_MAX_ATTEMPTS

@@ -32,8 +32,8 @@ ClientKind = Literal["browser", "app"]
 Method = Literal["password", "registration", "code", "passkey"]
 EMAIL_UNCONFIRMED = "email_unconfirmed"
 SECOND_FACTOR = "mfa"
-# Ways in that are already two factors (a user-verified passkey: something held and something
-# known or are) or that start an account (nothing to ask a second factor of yet).
+# Ways in that are already two factors (a user-verified passkey: the device held, and the PIN
+# or biometric that unlocked it) or that start an account (no second factor to ask for yet).
 SKIPS_SECOND_FACTOR: frozenset[str] = frozenset({"passkey", "registration"})
 
 
