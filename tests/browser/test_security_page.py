@@ -126,7 +126,7 @@ def test_totp_setup_then_the_mfa_step_after_the_password(page: Page, live: LiveA
     wrong = "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"
     code.fill(wrong)
     page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("alert")).to_contain_text("The code is wrong.")
+    expect(page.get_by_role("alert")).to_contain_text("The code is wrong or was already used.")
     page.get_by_label("Authentication code").fill(code_for_next_step(secret))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
@@ -167,7 +167,7 @@ def test_a_recovery_code_signs_in_once(page: Page, live: LiveApp) -> None:
     page.get_by_role("button", name="Use a recovery code").click()
     page.get_by_label("Recovery code").fill(codes[0])
     page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("alert")).to_contain_text("The code is wrong.")
+    expect(page.get_by_role("alert")).to_contain_text("The code is wrong or was already used.")
     assert session_status(page, live) == 401
     page.get_by_label("Recovery code").fill(codes[1])
     page.get_by_role("button", name="Verify").click()
@@ -251,13 +251,12 @@ def test_five_wrong_codes_end_the_pending_sign_in(page: Page, live: LiveApp) -> 
         with page.expect_response(live.url("/api/auth/mfa/verify")) as answer:
             page.get_by_role("button", name="Verify").click()
         assert answer.value.status == 401
-        expect(page.get_by_role("alert")).to_contain_text("The code is wrong.")
+        expect(page.get_by_role("alert")).to_contain_text("The code is wrong or was already used.")
     # Even the right code is too late now: back to the password, with the reason.
     page.get_by_label("Authentication code").fill(code_for_next_step(secret))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("alert")).to_have_text(
-        "This sign-in attempt has ended (too many wrong codes, or it took too long). "
-        "Please sign in again."
+        "This sign-in has expired or was used up. Please sign in again."
     )
     expect(page.get_by_label("Password", exact=True)).to_be_visible()
     assert session_status(page, live) == 401

@@ -3,14 +3,16 @@ import { isApiError, type MfaMethod } from "@bastion/client";
 import { useApi } from "../context";
 import { formFailure } from "../forms";
 import { useForm } from "../hooks/useForm";
+import SIGN_IN from "../signin-wording.json";
 import { Field } from "./Field";
 import { FormAlert } from "./FormAlert";
 
 const FIELDS = ["code"] as const;
 
-export const WRONG_MFA_CODE = "The code is wrong. Check it and try again.";
+// Worded as the server-rendered /login/mfa page (signin-wording.json, held to it by a test).
+export const WRONG_MFA_CODE = SIGN_IN.invalid_mfa_code;
 /** The pending sign-in is gone (too many wrong codes, too slow, another browser): start again. */
-export const MFA_RESTART = "This sign-in attempt has ended (too many wrong codes, or it took too long). Please sign in again.";
+export const MFA_RESTART = SIGN_IN.mfa_challenge_invalid;
 
 type Kind = "totp" | "recovery_code";
 
@@ -72,7 +74,7 @@ export function MfaStep({
 
   return (
     <section aria-labelledby="mfa-heading" className="mfa-step">
-      <h2 id="mfa-heading">Two-step verification</h2>
+      <h2 id="mfa-heading">{SIGN_IN.mfa_heading}</h2>
       <p>
         {kind === "totp"
           ? "Your password was right. Now enter the code your authenticator app shows for this site."

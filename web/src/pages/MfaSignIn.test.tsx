@@ -44,7 +44,7 @@ describe("the MFA step after the password", () => {
     });
     signInWithPassword();
     const code = await screen.findByLabelText("Authentication code");
-    expect(screen.getByRole("heading", { name: "Two-step verification", level: 2 })).toBeTruthy();
+    expect(screen.getByRole("heading", { name: SIGN_IN.mfa_heading, level: 2 })).toBeTruthy();
     expect(screen.queryByLabelText(SIGN_IN.password)).toBeNull(); // the step replaces the form
     expect([code.getAttribute("autocomplete"), code.getAttribute("inputmode")]).toEqual(["one-time-code", "numeric"]);
     await waitFor(() => expect(document.activeElement).toBe(code));
