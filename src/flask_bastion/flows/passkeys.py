@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ..db import rowcount
 from ..errors import (
@@ -99,9 +99,12 @@ def list_passkeys(ctx: FlowContext, user_id: int) -> list[Passkey]:
     )
 
 
-def begin_registration(ctx: FlowContext, user: User) -> Ceremony:
-    """Start adding a passkey to ``user``'s account: creation options that exclude the
+def begin_registration(ctx: FlowContext, user_id: int) -> Ceremony:
+    """Start adding a passkey to the user's account: creation options that exclude the
     passkeys the account has already."""
+    user = ctx.db.get(User, user_id)
+    if user is None:  # deleted since its session was looked up
+        raise NotFound("There is no such account.")
     user_handle = _user_handle(ctx, user.id)
     existing = [
         (p.credential_id, p.transports.split(",") if p.transports else [])
@@ -187,10 +190,20 @@ def finish_login(ctx: FlowContext, *, handle: str | None, credential: dict[str, 
         challenge=challenge,
         public_key=passkey.public_key,
     )
+    cloned = PasskeyCloned(user_id=passkey.user_id, passkey_id=passkey.id)
     if rules.is_cloned(passkey.sign_count, count):
-        raise PasskeyCloned(user_id=passkey.user_id, passkey_id=passkey.id)
-    passkey.sign_count = count
-    passkey.last_used_at = ctx.now
+        raise cloned
+    # The counter moves only forward, decided by one conditional UPDATE: of a copy and the
+    # original racing with the same count, one wins and the other is a clone.
+    moved = (
+        update(Passkey)
+        .where(Passkey.id == passkey.id)
+        .values(sign_count=count, last_used_at=ctx.now)
+    )
+    if count > 0:
+        moved = moved.where(Passkey.sign_count < count)
+    if not rowcount(ctx.db.execute(moved)):
+        raise cloned
     user = ctx.db.get(User, passkey.user_id)
     if user is None:  # deleted meanwhile; the cascade normally takes its passkeys along
         raise PasskeySignInFailed()

@@ -19,7 +19,7 @@ from ..errors import PasskeyCloned
 from ..flows import passkeys, signin
 from ..freshness import fresh_login_required
 from ..headers import no_store
-from ..models import Passkey, User
+from ..models import Passkey
 from ..openapi import responds
 from ..passkey_schemas import (
     PasskeyCreationOptions,
@@ -86,10 +86,7 @@ def _public(passkey: Passkey) -> PasskeyPublic:
 def registration_options() -> Response:
     """Start adding a passkey: the WebAuthn creation options (needs a recent sign-in)."""
     principal = require_principal()
-    ctx = flow_context()
-    user = ctx.db.get(User, principal.user_id)
-    assert user is not None  # the principal's session was just found for this user
-    return _start_ceremony(passkeys.begin_registration(ctx, user))
+    return _start_ceremony(passkeys.begin_registration(flow_context(), principal.user_id))
 
 
 @bp.post("/register")
