@@ -11,10 +11,12 @@ import pytest
 from flask import Flask, Response
 from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from flask_bastion import current_bastion
 from flask_bastion.access import csrf_exempt
 from flask_bastion.audit import AuditEvent, record
+from flask_bastion.clock import now as clock_now
 from flask_bastion.errors import Conflict
 from flask_bastion.models import SecurityEvent, User
 from flask_bastion.prune import prune
@@ -231,7 +233,25 @@ def probe(app: Flask) -> Flask:
                 raise
         return Response(status=204)
 
+    @csrf_exempt
+    def fail_at_commit() -> Response:
+        # ann's address again: refused by the unique index only when the commit flushes it.
+        current_bastion().db.session.add(
+            User(
+                email="ann@example.com",
+                email_key="ann@example.com",
+                username="ann2",
+                username_key="ann2",
+                password_hash="x",
+                created_at=clock_now(),
+            )
+        )
+        record_for_request(AuditEvent.PASSWORD_CHANGED, user_id=1)
+        record_for_request(AuditEvent.LOGIN_FAILED, user_id=1, reason="probe")
+        return Response(status=204)
+
     app.add_url_rule("/probe/<outcome>", view_func=succeed_then_fail, methods=["POST"])
+    app.add_url_rule("/probe-commit", view_func=fail_at_commit, methods=["POST"])
     return app
 
 
@@ -255,6 +275,19 @@ def test_a_refusal_is_kept_although_its_request_rolls_back(probe: Flask, ann: No
     assert login_count(probe) == 0
     # Recorded while the error propagated: the refusal stands, the success beside it does not.
     assert kinds(probe, user_id=1) == ["user_registered", "reauth_failed"]
+
+
+def test_when_the_commit_itself_fails_only_the_refusal_is_kept(probe: Flask, ann: None) -> None:
+    probe.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the error is answered
+    answer = probe.test_client().post("/probe-commit")
+    assert answer.status_code == 500
+    assert kinds(probe, user_id=1) == ["user_registered", "login_failed"]
+    # An error that escapes the app altogether (here the test client re-raises it) skips the
+    # response hooks: the teardown still writes the refusal.
+    probe.config["PROPAGATE_EXCEPTIONS"] = True
+    with pytest.raises(IntegrityError):
+        probe.test_client().post("/probe-commit")
+    assert kinds(probe, user_id=1) == ["user_registered", "login_failed", "login_failed"]
 
 
 def test_a_table_that_cannot_be_written_never_fails_the_request(
