@@ -15,6 +15,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.account_helpers import Mailbox
 from tests.browser.conftest import (
     REAL_DIST,
     LiveApp,
@@ -295,3 +296,26 @@ def test_the_new_screens_have_no_serious_accessibility_violations(
     expect(page.get_by_label("Authentication code")).to_be_focused()
     found["mfa-step"] = serious_axe_violations(page)
     assert found == {name: [] for name in found}
+
+
+def test_code_sign_in_asks_for_the_second_factor_too(
+    page: Page, live: LiveApp, module_smtp: SmtpServer
+) -> None:
+    mailbox = Mailbox(live.app, module_smtp)
+    name = live.create_user(unique())
+    sign_in(page, live, name)
+    open_security_page(page)
+    secret, _ = turn_on_totp(page)
+    sign_out(page, live)
+
+    page.get_by_role("link", name="Sign in with a code sent by email").click()
+    page.get_by_label("Email or username").fill(name)
+    page.get_by_role("button", name="Email me a sign-in code").click()
+    page.get_by_label("Code", exact=True).fill(mailbox.code(f"{name}@example.com"))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    code = page.get_by_label("Authentication code")
+    expect(code).to_be_focused()
+    assert session_status(page, live) == 401  # the mailed code alone signed nobody in
+    code.fill(code_for_next_step(secret))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
