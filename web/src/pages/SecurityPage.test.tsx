@@ -66,6 +66,7 @@ describe("two-step verification", () => {
     fireEvent.click(screen.getByRole("button", { name: "Confirm password" }));
 
     const qr = (await screen.findByRole("img", { name: "QR code for your authenticator app" })) as HTMLImageElement;
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("heading", { name: "Set up your authenticator app" })));
     expect(qr.getAttribute("src")).toBe(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(SETUP.qr_svg)}`);
     expect(document.querySelector("svg")).toBeNull(); // the markup never enters the page's DOM
     expect(screen.getByText(SETUP.secret).tagName).toBe("CODE");

@@ -221,9 +221,14 @@ function TotpConfirm({
     busyAfterSuccess: false,
   });
   const qr = qrImageSource(setup.qr_svg);
+  // The button that opened this is gone: the instructions are where a keyboard user continues.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
   return (
     <div className="totp-setup">
-      <h3>Set up your authenticator app</h3>
+      <h3 ref={heading} tabIndex={-1}>
+        Set up your authenticator app
+      </h3>
       <ol>
         <li>In your authenticator app, add an account and scan this QR code.</li>
         <li>Then type the 6-digit code the app shows for it below.</li>
