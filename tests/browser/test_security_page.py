@@ -87,6 +87,7 @@ def turn_on_totp(page: Page) -> tuple[str, list[str]]:
     expect(qr).to_be_visible()
     assert (qr.get_attribute("src") or "").startswith("data:image/svg+xml")
     assert qr.evaluate("img => img.naturalWidth") > 0  # the server's SVG renders under the CSP
+    screenshot(page, "security-totp-setup")
     secret = page.locator("code.secret").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
     page.get_by_label("Code from the app").fill(

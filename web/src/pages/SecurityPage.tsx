@@ -233,7 +233,7 @@ function TotpConfirm({
         <li>In your authenticator app, add an account and scan this QR code.</li>
         <li>Then type the 6-digit code the app shows for it below.</li>
       </ol>
-      <img className="qr" src={qr} alt="QR code for your authenticator app" width={200} height={200} />
+      <img className="qr" src={qr} alt="QR code for your authenticator app" />
       <p>
         Cannot scan it? Enter this key in the app instead: <code className="secret">{setup.secret}</code>
       </p>
