@@ -204,7 +204,9 @@ def test_a_passkey_added_on_the_page_signs_in_alone(page: Page, live: LiveApp) -
     assert session_status(page, live) == 200
     open_security_page(page)
     expect(page.get_by_role("list", name="Your passkeys")).to_contain_text("last used")
-    expect(page.get_by_role("list", name="Your security events")).to_contain_text("Passkey added")
+    events = page.get_by_role("list", name="Your security events")
+    expect(events).to_contain_text("Passkey added")
+    expect(events.get_by_role("listitem").first).to_contain_text("Signed in with a passkey")
 
     # Removed, it signs nobody in any more.
     page.get_by_role("button", name="Remove passkey: This Chromium").click()

@@ -37,16 +37,16 @@ export const EVENT_WORDING: Record<string, string> = {
   rate_limited: "Too many attempts: slowed down",
 };
 
-const METHODS: Record<string, string> = { password: "password", code: "emailed code", passkey: "passkey" };
+const METHODS: Record<string, string> = { password: "a password", code: "an emailed code", passkey: "a passkey" };
 
-/** "Signed in with a passkey": the sign-in method, when the event names one. */
+/** "Signed in with a passkey": the sign-in method and the second factor, when the event names them. */
 function describeEvent(event: SecurityEvent): string {
   const text = eventWording(event.kind);
-  const method = event.details?.method;
-  if (event.kind === "login_succeeded" && typeof method === "string" && METHODS[method]) {
-    return `${text} with ${/^[aeiou]/.test(METHODS[method]) ? "an" : "a"} ${METHODS[method]}`;
-  }
-  return text;
+  if (event.kind !== "login_succeeded") return text;
+  const method = typeof event.details.method === "string" ? METHODS[event.details.method] : undefined;
+  const secondFactor = event.details.mfa === true;
+  if (!method) return secondFactor ? `${text} with two-step verification` : text;
+  return secondFactor ? `${text} with ${method} and two-step verification` : `${text} with ${method}`;
 }
 
 export function eventWording(kind: string): string {

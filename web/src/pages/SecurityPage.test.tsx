@@ -259,6 +259,7 @@ const event = (id: number, kind: string) => ({
   session_id: "s1",
   details: kind === "login_succeeded" ? { method: "passkey", client: "browser" } : {},
 });
+const signedIn = (id: number, details: Record<string, unknown>) => ({ ...event(id, "login_succeeded"), details });
 
 describe("security events", () => {
   it("words each kind, says where it came from, and loads more by the cursor", async () => {
@@ -285,6 +286,32 @@ describe("security events", () => {
     expect(server.sent.filter((r) => r.url.startsWith("/api/auth/security-events")).map((r) => r.url)).toEqual([
       "/api/auth/security-events?per_page=20",
       "/api/auth/security-events?cursor=c2&per_page=20",
+    ]);
+  });
+
+  it("names how a sign-in was made: the method, and the second factor", async () => {
+    renderPage(<SecurityPage />, {
+      path: "/account/security",
+      user: USER,
+      handler: securityServer({
+        "GET /api/auth/security-events": () =>
+          json(200, {
+            items: [
+              signedIn(4, { client: "browser" }),
+              signedIn(3, { client: "browser", method: "code" }),
+              signedIn(2, { client: "browser", method: "password", mfa: true }),
+              signedIn(1, { client: "app", method: "something_new" }),
+            ],
+            next_cursor: null,
+          }),
+      }),
+    });
+    const list = await screen.findByRole("list", { name: "Your security events" });
+    expect(within(list).getAllByRole("listitem").map((li) => li.querySelector("strong")?.textContent)).toEqual([
+      "Signed in",
+      "Signed in with an emailed code",
+      "Signed in with a password and two-step verification",
+      "Signed in",
     ]);
   });
 
