@@ -20,6 +20,8 @@ const MESSAGES: Record<string, string> = {
   rate_limited: SIGN_IN.rate_limited,
   email_unconfirmed: SIGN_IN.email_unconfirmed,
   invalid_code: SIGN_IN.invalid_code,
+  invalid_mfa_code: SIGN_IN.invalid_mfa_code,
+  mfa_challenge_invalid: SIGN_IN.mfa_challenge_invalid,
   forbidden: "You are not allowed to do this.",
   not_found: "This article no longer exists.",
 };

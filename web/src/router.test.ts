@@ -41,6 +41,7 @@ describe("routes", () => {
         { name: "article", pattern: "/articles/:id", public: false },
         { name: "edit", pattern: "/articles/:id/edit", public: false },
         { name: "account", pattern: "/account", public: false },
+        { name: "security", pattern: "/account/security", public: false },
         { name: "login", pattern: "/login", public: true },
         { name: "code-sign-in", pattern: "/login/code", public: true },
         { name: "register", pattern: "/register", public: true },

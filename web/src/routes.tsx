@@ -25,6 +25,7 @@ const ArticleListPage = lazy(() => import("./pages/ArticleListPage"));
 const ArticlePage = lazy(() => import("./pages/ArticlePage"));
 const ArticleFormPage = lazy(() => import("./pages/ArticleFormPage"));
 const AccountPage = lazy(() => import("./pages/AccountPage"));
+const SecurityPage = lazy(() => import("./pages/SecurityPage"));
 
 /** `/articles/:id/edit` → "id": the names of a pattern's parameters. */
 type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
@@ -61,6 +62,7 @@ export const ROUTES = [
   route("article", "/articles/:id", ({ id }) => <ArticlePage key={id} id={id} />, { public: false }),
   route("edit", "/articles/:id/edit", ({ id }) => <ArticleFormPage key={`edit-${id}`} id={id} />, { public: false }),
   route("account", "/account", () => <AccountPage />, { public: false }),
+  route("security", "/account/security", () => <SecurityPage />, { public: false }),
   route("login", "/login", () => <LoginPage />, { public: true }),
   route("code-sign-in", "/login/code", () => <CodeSignInPage />, { public: true }),
   route("register", "/register", () => <RegisterPage />, { public: true }),

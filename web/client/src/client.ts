@@ -6,7 +6,15 @@ import type {
   Confirmed,
   Done,
   LoginInput,
+  MfaRequired,
+  MfaStatus,
+  Passkey,
+  PasskeyList,
   Reauthenticated,
+  RecoveryCodes,
+  SecurityEventPage,
+  SignInResult,
+  TotpSetup,
   RegisterInput,
   RegisterResult,
   SessionList,
@@ -77,8 +85,26 @@ export interface ClientEvents {
 const UNSAFE = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
 
 // 401s that name the next step for a caller who is still signed in (a wrong current password on
-// change password or email, a stale sign-in before ending another device): not an expiry.
-const STILL_SIGNED_IN = new Set(["invalid_credentials", "reauth_required", "sign_in_pending"]);
+// change password or email, a stale sign-in before ending another device, a wrong code while
+// turning on an authenticator app): not an expiry.
+const STILL_SIGNED_IN = new Set(["invalid_credentials", "reauth_required", "sign_in_pending", "invalid_mfa_code"]);
+
+/** Whether a sign-in answer is the MFA step (`{mfa_required: true, methods}`): nobody is signed in yet. */
+export function needsMfa(result: SignInResult): result is MfaRequired {
+  return "mfa_required" in result && result.mfa_required === true;
+}
+
+/**
+ * The second-factor details of a `401 mfa_required` from `POST /api/token` (app mode): the
+ * `mfa_token` to send back with a code, and the methods the user has; null for any other error.
+ */
+export function mfaChallenge(error: unknown): { mfa_token: string; methods: string[] } | null {
+  if (!(error instanceof ApiError) || error.status !== 401 || error.code !== "mfa_required") return null;
+  const token = error.problem?.mfa_token;
+  const methods = error.problem?.methods;
+  if (typeof token !== "string" || !token) return null;
+  return { mfa_token: token, methods: Array.isArray(methods) ? methods.filter((m) => typeof m === "string") : [] };
+}
 
 /** Whether a register answer is the `202` "check your email" one (nobody is signed in yet). */
 export function awaitsConfirmation(result: RegisterResult): result is Exclude<RegisterResult, { user: unknown }> {
@@ -366,10 +392,14 @@ export class BastionClient {
 
   readonly auth = {
     session: (): Promise<SessionState | null> => this.start(),
-    login: async (input: LoginInput): Promise<SignedIn> => {
-      const { data } = await this.request<SignedIn>("POST", "/api/auth/login", { body: input, credentials: true });
-      this.setUser(data.user);
-      return data;
+    /**
+     * `POST /api/auth/login`. For a user with a second factor the password alone does not sign in:
+     * the answer is `{mfa_required: true, methods}` (test it with `needsMfa`), and
+     * `mfa.verify(code)` finishes from this browser.
+     */
+    login: async (input: LoginInput): Promise<SignInResult> => {
+      const { data } = await this.request<SignInResult>("POST", "/api/auth/login", { body: input, credentials: true });
+      return this.signedInUnlessMfa(data);
     },
     /**
      * `POST /api/auth/register`. With email confirmation `required` (the server's default) it
@@ -443,12 +473,26 @@ export class BastionClient {
      * `POST /api/auth/code/verify`: sign in with the mailed code, exactly like `login` (browser
      * mode). App clients use `token.obtain({ identity, code })` instead.
      */
-    verifyCode: async (identity: string, code: string, options: { remember?: boolean } = {}): Promise<SignedIn> => {
-      const { data } = await this.request<SignedIn>("POST", "/api/auth/code/verify", {
+    verifyCode: async (
+      identity: string,
+      code: string,
+      options: { remember?: boolean } = {},
+    ): Promise<SignInResult> => {
+      const { data } = await this.request<SignInResult>("POST", "/api/auth/code/verify", {
         body: options.remember === undefined ? { identity, code } : { identity, code, remember: options.remember },
         credentials: true,
       });
-      this.setUser(data.user);
+      return this.signedInUnlessMfa(data);
+    },
+    /** `GET /api/auth/security-events`: the user's own security log, newest first, a page at a time. */
+    securityEvents: async (
+      page: { cursor?: string | null; perPage?: number } = {},
+      signal?: AbortSignal,
+    ): Promise<SecurityEventPage> => {
+      const { data } = await this.request<SecurityEventPage>("GET", "/api/auth/security-events", {
+        query: { cursor: page.cursor, per_page: page.perPage },
+        signal,
+      });
       return data;
     },
     /** `POST /api/auth/reauth`: confirm the password, so that sensitive calls work for a while. */
@@ -481,6 +525,106 @@ export class BastionClient {
       }
       // The server issued a new anonymous CSRF token; a cross-origin page learns it from here.
       if (this.mode === "browser") await this.refreshCsrfToken();
+    },
+  };
+
+  private signedInUnlessMfa(data: SignInResult): SignInResult {
+    if (!needsMfa(data)) this.setUser(data.user);
+    return data;
+  }
+
+  // ---- second factors (TOTP, recovery codes) -------------------------------------------------
+
+  readonly mfa = {
+    /** `GET /api/auth/mfa`: the enabled methods (empty when none) and the recovery codes left. */
+    status: async (signal?: AbortSignal): Promise<MfaStatus> => {
+      const { data } = await this.request<MfaStatus>("GET", "/api/auth/mfa", { signal });
+      return data;
+    },
+    /**
+     * `POST /api/auth/mfa/totp/setup` (recent sign-in, else `401 reauth_required`): a new secret
+     * and its QR code; nothing is enabled until `confirmTotp`.
+     */
+    setupTotp: async (): Promise<TotpSetup> => {
+      const { data } = await this.request<TotpSetup>("POST", "/api/auth/mfa/totp/setup");
+      return data;
+    },
+    /** `POST /api/auth/mfa/totp/confirm`: a code from the app turns it on; the recovery codes, once. */
+    confirmTotp: async (code: string): Promise<RecoveryCodes> => {
+      const { data } = await this.request<RecoveryCodes>("POST", "/api/auth/mfa/totp/confirm", { body: { code } });
+      return data;
+    },
+    /** `DELETE /api/auth/mfa/totp` (recent sign-in): turns the authenticator app off. */
+    disableTotp: async (): Promise<void> => {
+      await this.request<undefined>("DELETE", "/api/auth/mfa/totp");
+    },
+    /** `POST /api/auth/mfa/recovery-codes` (recent sign-in): new codes; the old ones stop working. */
+    regenerateRecoveryCodes: async (): Promise<RecoveryCodes> => {
+      const { data } = await this.request<RecoveryCodes>("POST", "/api/auth/mfa/recovery-codes");
+      return data;
+    },
+    /**
+     * `POST /api/auth/mfa/verify`: the second step of a sign-in that answered `mfa_required`, with
+     * a code from the app or a recovery code; signs in like `login`. Only the browser that passed
+     * the first step can finish it (the pending state is its cookie).
+     */
+    verify: async (code: string): Promise<SignedIn> => {
+      const { data } = await this.request<SignedIn>("POST", "/api/auth/mfa/verify", {
+        body: { code },
+        credentials: true,
+      });
+      this.setUser(data.user);
+      return data;
+    },
+  };
+
+  // ---- passkeys (WebAuthn) -------------------------------------------------------------------
+
+  readonly passkeys = {
+    /** `GET /api/auth/passkeys`: the user's passkeys. */
+    list: async (signal?: AbortSignal): Promise<PasskeyList> => {
+      const { data } = await this.request<PasskeyList>("GET", "/api/auth/passkeys", { signal });
+      return data;
+    },
+    /**
+     * `POST /api/auth/passkeys/register/options` (recent sign-in): creation options as JSON, for
+     * `PublicKeyCredential.parseCreationOptionsFromJSON`.
+     */
+    registrationOptions: async (): Promise<PublicKeyCredentialCreationOptionsJSON> => {
+      const { data } = await this.request<PublicKeyCredentialCreationOptionsJSON>(
+        "POST",
+        "/api/auth/passkeys/register/options",
+      );
+      return data;
+    },
+    /** `POST /api/auth/passkeys/register`: the new credential (its `toJSON()`) and a name for it. */
+    register: async (credential: unknown, name: string): Promise<Passkey> => {
+      const { data } = await this.request<Passkey>("POST", "/api/auth/passkeys/register", {
+        body: { credential, name },
+      });
+      return data;
+    },
+    /** `DELETE /api/auth/passkeys/{id}`. */
+    remove: async (id: string): Promise<void> => {
+      await this.request<undefined>("DELETE", `/api/auth/passkeys/${encodeURIComponent(id)}`);
+    },
+    /** `POST /api/auth/passkeys/login/options`: request options for a discoverable credential. */
+    loginOptions: async (): Promise<PublicKeyCredentialRequestOptionsJSON> => {
+      const { data } = await this.request<PublicKeyCredentialRequestOptionsJSON>(
+        "POST",
+        "/api/auth/passkeys/login/options",
+        { credentials: true },
+      );
+      return data;
+    },
+    /** `POST /api/auth/passkeys/login`: the assertion (its `toJSON()`); signs in like `login`. */
+    login: async (credential: unknown): Promise<SignedIn> => {
+      const { data } = await this.request<SignedIn>("POST", "/api/auth/passkeys/login", {
+        body: { credential },
+        credentials: true,
+      });
+      this.setUser(data.user);
+      return data;
     },
   };
 

@@ -1,4 +1,4 @@
-export { awaitsConfirmation, BastionClient, createClient } from "./client";
+export { awaitsConfirmation, BastionClient, createClient, mfaChallenge, needsMfa } from "./client";
 export type {
   ApiResponse,
   ClientEvents,

@@ -2,6 +2,9 @@
 // (schema.gen.ts), so they cannot drift from the server: `npm run check:api` proves the generated
 // file is current.
 import type { components } from "./schema.gen";
+import type { MfaGrant, MfaRequired } from "./strong";
+
+export type * from "./strong";
 
 type Schemas = components["schemas"];
 
@@ -22,8 +25,17 @@ export type PasswordGrant = Pick<Schemas["TokenRequest"], "identity" | "password
 /** `POST /api/token` as JSON with a sign-in code from the mail, in place of the password. */
 export type CodeGrant = Pick<Schemas["CodeTokenRequest"], "identity" | "code">;
 
-/** `POST /api/token`: a password grant or a code grant. */
-export type TokenInput = PasswordGrant | CodeGrant;
+/**
+ * `POST /api/token`: a password grant or a code grant; for a user with a second factor, then the
+ * `mfa_token` of the `401 mfa_required` answer with a code.
+ */
+export type TokenInput = PasswordGrant | CodeGrant | MfaGrant;
+
+/**
+ * What a first factor (password, mailed code) leads to: signed in, or, for a user with a second
+ * factor, the MFA step (`needsMfa(result)` tells them apart).
+ */
+export type SignInResult = SignedIn | MfaRequired;
 
 // ---- the account lifecycle (confirmation, reset, change, codes) ---------------------------------
 

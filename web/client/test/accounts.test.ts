@@ -115,7 +115,7 @@ describe("account calls: paths, bodies and CSRF (browser mode)", () => {
     const changes: unknown[] = [];
     api.on("user-changed", (user) => changes.push(user));
     const signedIn = await api.auth.verifyCode("ada@example.com", "654321");
-    expect(signedIn.user).toEqual(USER);
+    expect(signedIn).toEqual({ user: USER, session: SESSION, csrf_token: "after-code" });
     expect([api.user, changes, api.csrfToken()]).toEqual([USER, [USER], "after-code"]);
   });
 

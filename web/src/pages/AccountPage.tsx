@@ -5,6 +5,7 @@ import { FormAlert } from "../components/FormAlert";
 import { PageHeading } from "../components/PageHeading";
 import { useApi, useSession } from "../context";
 import { useForm } from "../hooks/useForm";
+import { Link } from "../router";
 import { AccountSessions } from "./AccountSessions";
 
 const WRONG_PASSWORD = "This is not your current password.";
@@ -20,6 +21,9 @@ export default function AccountPage() {
       <PageHeading>Your account</PageHeading>
       <p>
         Username: <strong>{user.username}</strong>. Email address: <strong>{user.email}</strong>.
+      </p>
+      <p>
+        <Link to="/account/security">Security: two-step verification, passkeys and security events</Link>
       </p>
       <ChangePassword onChanged={() => setSessionsVersion((n) => n + 1)} />
       <ChangeEmail current={user.email} />

@@ -141,7 +141,16 @@ export function AccountSessions({ version }: { version: number }) {
 
 const REAUTH_FIELDS = ["password"] as const;
 
-function Reauthenticate({ onDone, onCancel }: { onDone: () => void; onCancel: () => void }) {
+/** Ask for the password again (a sensitive action answered `401 reauth_required`), then `onDone`. */
+export function Reauthenticate({
+  onDone,
+  onCancel,
+  reason = "To sign other devices out, confirm your password first.",
+}: {
+  onDone: () => void;
+  onCancel: () => void;
+  reason?: string;
+}) {
   const api = useApi();
   const form = useForm({ fields: REAUTH_FIELDS, labels: { password: "Password" }, initial: { password: "" } });
   const passwordRef = form.field("password").inputRef;
@@ -169,7 +178,7 @@ function Reauthenticate({ onDone, onCancel }: { onDone: () => void; onCancel: ()
   });
   return (
     <div className="reauth">
-      <p>To sign other devices out, confirm your password first.</p>
+      <p>{reason}</p>
       {form.message && <FormAlert message={form.message} fieldMessages={form.fieldMessages} />}
       <form className="form" noValidate onSubmit={(event) => void submit(event)} aria-busy={form.busy}>
         <Field id="reauth-password" type="password" {...form.field("password")} autoComplete="current-password" required />

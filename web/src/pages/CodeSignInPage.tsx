@@ -1,8 +1,9 @@
 import { useEffect, useState } from "react";
-import { isApiError } from "@bastion/client";
+import { isApiError, needsMfa, type MfaRequired } from "@bastion/client";
 import { DevMailLink } from "../components/DevMailLink";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
+import { MfaStep } from "../components/MfaStep";
 import { PageHeading } from "../components/PageHeading";
 import { useApi, useSession } from "../context";
 import { useForm } from "../hooks/useForm";
@@ -22,6 +23,8 @@ export function CodeSignInPage() {
   const { navigate } = useRouter();
   const params = useSearchParams();
   const [sentTo, setSentTo] = useState<string | null>(null);
+  // The code was right and the account has a second factor: the MFA step comes next.
+  const [mfa, setMfa] = useState<MfaRequired | null>(null);
   const form = useForm({
     fields: FIELDS,
     labels: { identity: SIGN_IN.identity, code: "Code" },
@@ -47,9 +50,15 @@ export function CodeSignInPage() {
   const verify = form.handleSubmit({
     validate: ({ code }) => (/^[0-9]{6}$/.test(code.replace(/\s+/g, "")) ? {} : { code: "Enter the 6 digits from the email." }),
     action: async ({ code }) => {
-      await api.auth.verifyCode(sentTo ?? "", code.replace(/\s+/g, ""));
+      const result = await api.auth.verifyCode(sentTo ?? "", code.replace(/\s+/g, ""));
+      if (needsMfa(result)) {
+        form.setValue("code", "");
+        setMfa(result);
+        return;
+      }
       navigate(safeNext(params.get("next")), { replace: true });
     },
+    busyAfterSuccess: false,
     onError: (error) => {
       form.setValue("code", "");
       if (isApiError(error) && (error.code === "invalid_credentials" || error.code === "invalid_code")) {
@@ -59,6 +68,25 @@ export function CodeSignInPage() {
       return false;
     },
   });
+
+  if (mfa) {
+    return (
+      <div className="signin">
+        <PageHeading>Sign in with a code</PageHeading>
+        <MfaStep
+          methods={mfa.methods}
+          onSignedIn={() => navigate(safeNext(params.get("next")), { replace: true })}
+          onRestart={(message) => {
+            // The mailed code is used up: the way back is a new one.
+            setMfa(null);
+            setSentTo(null);
+            if (message) form.fail(message);
+            else form.clear();
+          }}
+        />
+      </div>
+    );
+  }
 
   return (
     <div className="signin">

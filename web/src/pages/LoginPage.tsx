@@ -1,16 +1,20 @@
 import { useState } from "react";
-import { isApiError } from "@bastion/client";
+import { isApiError, needsMfa, type MfaRequired } from "@bastion/client";
 import { EmailRequestForm } from "../components/EmailRequestForm";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
+import { MfaStep } from "../components/MfaStep";
 import { PageHeading } from "../components/PageHeading";
 import { useApi, useSession } from "../context";
+import { formFailure } from "../forms";
 import { useForm } from "../hooks/useForm";
 import { resendSent } from "../link-errors";
+import { passkeyCancelled, passkeysSupported, signInWithPasskey } from "../passkeys";
 import { Link, safeNext, useRouter, useSearchParams } from "../router";
 import SIGN_IN from "../signin-wording.json";
 
 const FIELDS = ["identity", "password"] as const;
+export const PASSKEY_CANCELLED = "No passkey was used. Try again, or sign in with your password.";
 
 export function LoginPage() {
   const api = useApi();
@@ -21,6 +25,9 @@ export function LoginPage() {
   // The right password for an address not confirmed yet (403 email_unconfirmed): the way on is
   // the mail's link, so the page offers a new one for that address.
   const [unconfirmed, setUnconfirmed] = useState<{ email: string } | null>(null);
+  // The password was right and the account has a second factor: the MFA step replaces the form.
+  const [mfa, setMfa] = useState<MfaRequired | null>(null);
+  const [passkeyBusy, setPasskeyBusy] = useState(false);
   const form = useForm({
     fields: FIELDS,
     labels: { identity: SIGN_IN.identity, password: SIGN_IN.password },
@@ -34,9 +41,15 @@ export function LoginPage() {
     }),
     action: async ({ identity, password }) => {
       setUnconfirmed(null);
-      await api.auth.login({ identity: identity.trim(), password, remember });
+      const result = await api.auth.login({ identity: identity.trim(), password, remember });
+      if (needsMfa(result)) {
+        form.setValue("password", "");
+        setMfa(result);
+        return;
+      }
       navigate(safeNext(params.get("next")), { replace: true });
     },
+    busyAfterSuccess: false,
     onError: (error) => {
       form.setValue("password", "");
       if (isApiError(error) && error.code === "email_unconfirmed") {
@@ -47,6 +60,37 @@ export function LoginPage() {
       return false;
     },
   });
+
+  async function passkeySignIn() {
+    if (passkeyBusy) return;
+    notify(null);
+    form.clear();
+    setPasskeyBusy(true);
+    try {
+      await signInWithPasskey(api);
+      navigate(safeNext(params.get("next")), { replace: true });
+    } catch (error) {
+      setPasskeyBusy(false);
+      form.fail(passkeyCancelled(error) ? PASSKEY_CANCELLED : formFailure(error, []).message);
+    }
+  }
+
+  if (mfa) {
+    return (
+      <div className="signin">
+        <PageHeading>{SIGN_IN.heading}</PageHeading>
+        <MfaStep
+          methods={mfa.methods}
+          onSignedIn={() => navigate(safeNext(params.get("next")), { replace: true })}
+          onRestart={(message) => {
+            setMfa(null);
+            if (message) form.fail(message);
+            else form.clear();
+          }}
+        />
+      </div>
+    );
+  }
 
   return (
     <div className="signin">
@@ -94,6 +138,14 @@ export function LoginPage() {
           </button>
         </div>
       </form>
+      {passkeysSupported() && (
+        <div className="actions passkey-sign-in">
+          <p>Or, without a password:</p>
+          <button type="button" onClick={() => void passkeySignIn()} aria-busy={passkeyBusy}>
+            Use a passkey
+          </button>
+        </div>
+      )}
       <p>
         <Link to="/forgot-password">{SIGN_IN.forgot_password}</Link>
       </p>
