@@ -86,8 +86,14 @@ const UNSAFE = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
 
 // 401s that name the next step for a caller who is still signed in (a wrong current password on
 // change password or email, a stale sign-in before ending another device, a wrong code while
-// turning on an authenticator app): not an expiry.
-const STILL_SIGNED_IN = new Set(["invalid_credentials", "reauth_required", "sign_in_pending", "invalid_mfa_code"]);
+// turning on an authenticator app, a re-authentication that needs a code too): not an expiry.
+const STILL_SIGNED_IN = new Set([
+  "invalid_credentials",
+  "reauth_required",
+  "sign_in_pending",
+  "invalid_mfa_code",
+  "mfa_required",
+]);
 
 /** Whether a sign-in answer is the MFA step (`{mfa_required: true, methods}`): nobody is signed in yet. */
 export function needsMfa(result: SignInResult): result is MfaRequired {
@@ -495,9 +501,14 @@ export class BastionClient {
       });
       return data;
     },
-    /** `POST /api/auth/reauth`: confirm the password, so that sensitive calls work for a while. */
-    reauthenticate: async (password: string): Promise<Reauthenticated> => {
-      const { data } = await this.request<Reauthenticated>("POST", "/api/auth/reauth", { body: { password } });
+    /**
+     * `POST /api/auth/reauth`: confirm the password, so that sensitive calls work for a while.
+     * A user with a second factor also sends `code` (an authenticator or recovery code); without
+     * it the answer is `401 mfa_required` with `methods`, and the password alone changes nothing.
+     */
+    reauthenticate: async (password: string, code?: string): Promise<Reauthenticated> => {
+      const body = code ? { password, code } : { password };
+      const { data } = await this.request<Reauthenticated>("POST", "/api/auth/reauth", { body });
       return data;
     },
     /** `GET /api/auth/sessions`: the user's signed-in devices, the current one marked. */

@@ -139,9 +139,13 @@ export function AccountSessions({ version }: { version: number }) {
   );
 }
 
-const REAUTH_FIELDS = ["password"] as const;
+const REAUTH_FIELDS = ["password", "code"] as const;
 
-/** Ask for the password again (a sensitive action answered `401 reauth_required`), then `onDone`. */
+/**
+ * Ask for the password again (a sensitive action answered `401 reauth_required`), then `onDone`.
+ * A user with a second factor is asked for a code too once the server says so (`mfa_required`):
+ * a password alone must not unlock turning the second factor off or adding a passkey.
+ */
 export function Reauthenticate({
   onDone,
   onCancel,
@@ -152,7 +156,12 @@ export function Reauthenticate({
   reason?: string;
 }) {
   const api = useApi();
-  const form = useForm({ fields: REAUTH_FIELDS, labels: { password: "Password" }, initial: { password: "" } });
+  const form = useForm({
+    fields: REAUTH_FIELDS,
+    labels: { password: "Password", code: "Authenticator or recovery code" },
+    initial: { password: "", code: "" },
+  });
+  const [needsCode, setNeedsCode] = useState(false);
   const passwordRef = form.field("password").inputRef;
   const focused = useRef(false);
   useEffect(() => {
@@ -162,12 +171,26 @@ export function Reauthenticate({
     }
   }, [passwordRef]);
   const submit = form.handleSubmit({
-    validate: ({ password }) => (password ? {} : { password: "Enter your password." }),
-    action: async ({ password }) => {
-      await api.auth.reauthenticate(password);
+    validate: ({ password, code }) => {
+      if (!password) return { password: "Enter your password." };
+      if (needsCode && !code) return { code: "Enter the code from your authenticator app." };
+      return {};
+    },
+    action: async ({ password, code }) => {
+      await api.auth.reauthenticate(password, needsCode ? code : undefined);
       onDone();
     },
     onError: (error) => {
+      if (isApiError(error) && error.code === "mfa_required") {
+        setNeedsCode(true);
+        form.fail("Your account has two-step sign-in: enter a code from your authenticator app too.");
+        return true;
+      }
+      if (isApiError(error) && error.code === "invalid_mfa_code") {
+        form.setValue("code", "");
+        form.fail(null, { code: "This code is not valid. Try the current one, or a recovery code." });
+        return true;
+      }
       form.setValue("password", "");
       if (isApiError(error) && error.code === "invalid_credentials") {
         form.fail(null, { password: "This is not your password." });
@@ -182,6 +205,9 @@ export function Reauthenticate({
       {form.message && <FormAlert message={form.message} fieldMessages={form.fieldMessages} />}
       <form className="form" noValidate onSubmit={(event) => void submit(event)} aria-busy={form.busy}>
         <Field id="reauth-password" type="password" {...form.field("password")} autoComplete="current-password" required />
+        {needsCode && (
+          <Field id="reauth-code" {...form.field("code")} autoComplete="one-time-code" inputMode="numeric" required />
+        )}
         <div className="actions">
           <button type="submit" className="button-primary">
             Confirm password

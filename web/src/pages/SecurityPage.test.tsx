@@ -101,6 +101,45 @@ describe("two-step verification", () => {
     ]);
   });
 
+  it("asks a user with two-step sign-in for a code too when confirming the password", async () => {
+    let fresh = false;
+    const { server } = renderPage(<SecurityPage />, {
+      path: "/account/security",
+      user: USER,
+      handler: securityServer({
+        "GET /api/auth/mfa": () => json(200, { methods: ["totp", "recovery_code"], recovery_codes_remaining: 3 }),
+        "POST /api/auth/reauth": (r) => {
+          const body = r.body as { password: string; code?: string };
+          if (!body.code) return problem(401, "mfa_required", { methods: ["totp", "recovery_code"] });
+          if (body.code !== "654321") return problem(401, "invalid_mfa_code");
+          fresh = true;
+          return json(200, { authenticated_at: "2026-01-01T10:00:00Z", reauth_until: "2026-01-01T10:05:00Z" });
+        },
+        "POST /api/auth/mfa/recovery-codes": () => (fresh ? json(200, { recovery_codes: CODES }) : problem(401, "reauth_required")),
+      }),
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "New recovery codes" }));
+    await screen.findByLabelText("Password");
+    fill("Password", "secret");
+    fireEvent.click(screen.getByRole("button", { name: "Confirm password" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("enter a code from your authenticator app too");
+    const code = screen.getByLabelText("Authenticator or recovery code");
+    expect([code.getAttribute("autocomplete"), code.getAttribute("inputmode")]).toEqual(["one-time-code", "numeric"]);
+    fill("Authenticator or recovery code", "111111");
+    fireEvent.click(screen.getByRole("button", { name: "Confirm password" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("This code is not valid.");
+    fill("Authenticator or recovery code", "654321");
+    fireEvent.click(screen.getByRole("button", { name: "Confirm password" }));
+    expect(await screen.findByRole("list", { name: "Recovery codes" })).toBeTruthy();
+    expect(server.sent.filter((r) => r.method !== "GET").map((r) => [r.method, r.url, r.body])).toEqual([
+      ["POST", "/api/auth/mfa/recovery-codes", undefined],
+      ["POST", "/api/auth/reauth", { password: "secret" }],
+      ["POST", "/api/auth/reauth", { password: "secret", code: "111111" }],
+      ["POST", "/api/auth/reauth", { password: "secret", code: "654321" }],
+      ["POST", "/api/auth/mfa/recovery-codes", undefined],
+    ]);
+  });
+
   it("copies the codes to the clipboard", async () => {
     const writeText = vi.fn(async () => undefined);
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
