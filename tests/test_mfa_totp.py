@@ -77,7 +77,8 @@ def test_setup_answers_a_secret_and_enables_nothing_until_confirmed(
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
     parsed = pyotp.parse_uri(setup.json["otpauth_uri"])
     assert (parsed.secret, parsed.name, parsed.issuer) == (secret, "ann@example.com", "Newsroom")
-    assert setup.json["qr_svg"].startswith("<svg") and setup.json["qr_svg"].endswith("</svg>")
+    assert setup.json["qr_svg"].startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert setup.json["qr_svg"].endswith("</svg>")
     assert me.get(MFA).json == {"methods": [], "recovery_codes_remaining": 0}
     # Not enabled: a password alone still signs in.
     assert app_login(app).status_code == 200

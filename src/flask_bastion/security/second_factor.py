@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import io
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,9 +84,20 @@ def otpauth_uri(secret: str, *, account: str, issuer: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """The URI as an inline SVG QR code (medium error correction reads well off screens)."""
-    svg: str = segno.make(uri, error="m").svg_inline(scale=4, title="Authenticator setup")
-    return svg
+    """The URI as a standalone SVG QR code: its own namespace (a client may show it as an
+    ``<img>`` from a data URL) and a white ground with the quiet zone around it, so it scans on
+    a dark page too; medium error correction reads well off screens."""
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        scale=4,
+        light="#fff",
+        title="Authenticator setup",
+    )
+    return out.getvalue().decode("ascii").strip()
 
 
 def time_step(now: datetime) -> int:
