@@ -89,10 +89,11 @@ def test_a_rate_limited_login_is_logged(
     caplog.clear()
     caplog.set_level(logging.INFO)
     assert auth.login("alice", "wrong-password-2").status_code == 429  # the delay (frozen clock)
-    # The failed sign-in with its reason, and the refusal itself (once per key and window).
+    # The refusal, recorded by the limiter where it refuses (once per key and window), then
+    # the failed sign-in with its reason.
     assert [(r.getMessage(), getattr(r, "reason", None)) for r in audit_events(caplog)] == [
-        ("login_failed", "rate_limited"),
         ("rate_limited", None),
+        ("login_failed", "rate_limited"),
     ]
 
 
