@@ -19,11 +19,14 @@ Reading mail: :func:`text_of`, :func:`html_of`, :func:`links_in` (every ``http(s
 text part, in order), :func:`code_in` (the first 6-digit code of the text part). The server can
 pretend to be broken: ``server.fail_with = "451 4.3.0 try later"`` answers every DATA so;
 ``server.refuse["x@example.com"] = "550 5.1.1 no such user"`` refuses one recipient.
-``server.stop()`` then ``server.start()`` is "down, then up" on the same port.
+``server.handler.answer_after = 2.0`` answers each message 2 s after it came in
+(``server.handler.receiving`` is set when one does). ``server.stop()`` then ``server.start()``
+is "down, then up" on the same port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email
 import email.policy
@@ -68,6 +71,9 @@ class Capture:
     refuse: dict[str, str] = field(default_factory=dict)
     logins: list[tuple[str, str]] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    # A slow server: seconds between the end of a message's DATA and the answer to it.
+    answer_after: float = 0.0
+    receiving: threading.Event = field(default_factory=threading.Event)  # a DATA has come in
 
     async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -80,6 +86,9 @@ class Capture:
     async def handle_DATA(  # noqa: N802
         self, server: Any, session: Any, envelope: Any
     ) -> str:
+        self.receiving.set()
+        if self.answer_after:
+            await asyncio.sleep(self.answer_after)
         if self.fail_with:
             return self.fail_with
         raw = envelope.original_content or envelope.content

@@ -1,7 +1,9 @@
-"""`newsroom mail send` / `mail status`, and the sender that `newsroom serve` runs beside itself."""
+"""`newsroom mail send` / `mail status`, and the senders in `newsroom serve`'s workers."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 
 import pytest
@@ -11,7 +13,14 @@ from flask import Flask
 from newsroom import create_app
 from newsroom.cli import main
 from tests.conftest import AppFactory, config_for_tests
-from tests.servers import free_port, newsroom_server, production_env
+from tests.servers import (
+    NEWSROOM,
+    ROOT,
+    free_port,
+    newsroom_server,
+    production_env,
+    wait_until_up,
+)
 from tests.smtp import SmtpServer
 from tests.test_mail_sender import queue, rows
 
@@ -66,7 +75,7 @@ def test_mail_status_counts_and_shows_failures_with_their_error(
 
 
 @pytest.mark.server
-def test_serve_runs_one_sender_and_stops_it_with_itself(
+def test_serve_sends_from_its_worker_and_stops_sending_with_itself(
     database_url: str, smtp_server: SmtpServer
 ) -> None:
     port = free_port()
@@ -91,4 +100,33 @@ def test_serve_runs_one_sender_and_stops_it_with_itself(
         assert len(smtp_server.messages) == 2
         assert [r.status for r in rows(app)] == ["sent", "sent", "queued"]
     finally:
+        app.extensions["bastion"].db.engine.dispose()
+
+
+@pytest.mark.server
+def test_a_stopping_server_finishes_the_message_its_worker_is_sending(
+    database_url: str, smtp_server: SmtpServer
+) -> None:
+    # A slow mail server: the message is still being answered when SIGTERM comes.
+    smtp_server.handler.answer_after = 2.0
+    port = free_port()
+    env = production_env(database_url, port, MAIL_URL=smtp_server.url)
+    command = [str(NEWSROOM), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    app = create_app(config_for_tests(database_url, BASTION_MAIL_URL=smtp_server.url))
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/api/health", server)
+        queue(app)
+        assert smtp_server.handler.receiving.wait(timeout=20), "the worker never sent"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+        # Accepted by the server and recorded as sent: neither cut off nor left to its lease.
+        assert len(smtp_server.messages) == 1
+        assert [r.status for r in rows(app)] == ["sent"]
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
         app.extensions["bastion"].db.engine.dispose()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +17,12 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion, metrics, prune
+from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion, prune
 from flask_bastion.config import DEVELOPMENT_ENVS
 
-from . import admin_tasks, create_app, keys, mail_cli, migrate, seed
+from . import admin_tasks, keys, mail_cli, migrate, seed, serving
 from .deploy import DeployError, NginxSite, render_nginx
+from .factory import create_app
 from .policy import KNOWN_ROLES
 from .settings import DEFAULT_ENV
 from .views.spa import SOURCE_DIST
@@ -142,64 +141,28 @@ def serve(
         # The command as typed (`.venv/bin/newsroom` under `make run`): the hint runs as is.
         command = os.path.relpath(sys.argv[0]) if os.sep in sys.argv[0] else "newsroom"
         click.echo(admin_tasks.FIRST_RUN_HINT.format(command=command), err=True)
-    current_bastion().db.engine.dispose()  # workers fork: they must not share our connections
-    with _metrics_listener(metrics_host, metrics_port):
-        # One mail sender per instance, a process of its own (see newsroom.mail_cli); started
-        # inside the metrics context so that it records into the same directory.
-        sender = mail_cli.sender_process()
-        try:
-            click.echo(f"newsroom serving on http://{host}:{port}", err=True)
-            granian_server(
-                "newsroom.wsgi:app", host=host, port=port, workers=workers, threads=threads
-            ).serve()
-        finally:
-            mail_cli.stop_sender(sender)
-
-
-def granian_server(target: str, *, host: str, port: int, workers: int, threads: int) -> Any:
-    """The Granian server ``serve`` runs: ``target`` is a ``module:app`` path.
-
-    On SIGTERM (or SIGINT) it stops accepting, lets the requests in flight finish, then exits
-    0 (tests/test_shutdown.py runs it with a slow app of its own).
-    """
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    return Granian(
-        target=target,
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=workers,
-        blocking_threads=threads,
-        log_access=False,
+    settings = current_bastion().settings
+    if settings.mail_url:
+        click.echo("mail: each worker sends the outbox (see docs/mail.md)", err=True)
+    else:
+        click.echo(
+            "mail: MAIL_URL is not set, so nothing is sent; queued mails are at /dev/mail",
+            err=True,
+        )
+    current_bastion().db.engine.dispose()
+    click.echo(f"newsroom serving on http://{host}:{port}", err=True)
+    # This process holds the whole app; the server's supervisor needs none of it (see
+    # newsroom.serving): it becomes that module, same process id, and the workers load the app.
+    serving.hand_over(
+        serving.command(
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
+        )
     )
-
-
-@contextmanager
-def _metrics_listener(host: str, port: int) -> Iterator[None]:
-    """With a port: every worker records into one directory, and this process serves the sum.
-
-    prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set here,
-    before anything imports it; the workers inherit it and instrument their app (settings).
-    """
-    if not port:
-        yield
-        return
-    own = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
-        prefix="newsroom-metrics-"
-    )
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    metrics.prepare_directory(directory)  # an earlier run's values must not add to ours
-    _, stop = metrics.serve_exposition(host, port, directory)
-    click.echo(f"metrics on http://{host}:{port}/metrics", err=True)
-    try:
-        yield
-    finally:
-        stop()
-        if own:
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 @main.group()

@@ -1,16 +1,12 @@
 """``newsroom mail``: deliver the outbox (``send``, once or ``--loop``); report on it (``status``).
 
-``newsroom serve`` starts ``mail send --loop`` as a child process of its own, one per instance
-(see :func:`sender_process`): Granian forks its workers from the serving process, and a thread
-there holding database connections would hand copies of them to every worker it forks.
+``newsroom serve`` needs neither: each of its workers sends the outbox from a thread
+(:mod:`newsroom.wsgi`). ``send`` is for cron, ``send --loop`` for a sender of its own.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from types import FrameType
 
 import click
@@ -18,9 +14,6 @@ from flask.cli import with_appcontext
 
 from flask_bastion import current_bastion
 from flask_bastion.mail import MailNotConfigured, MailWorker, Sender, outbox_status
-
-# How long `serve` waits at shutdown for the sender to finish the message it is sending.
-STOP_TIMEOUT = 30
 
 
 @click.group()
@@ -30,15 +23,8 @@ def mail() -> None:
 
 @mail.command("send")
 @click.option("--loop", is_flag=True, help="Keep sending until stopped (SIGTERM or Ctrl-C).")
-@click.option(
-    "--with-parent",
-    type=int,
-    default=None,
-    hidden=True,
-    help="Stop when this process (newsroom serve) is gone.",
-)
 @with_appcontext
-def send(loop: bool, with_parent: int | None) -> None:
+def send(loop: bool) -> None:
     """Send the messages that are due: one pass, or --loop to keep at it."""
     state = current_bastion()
     try:
@@ -62,8 +48,6 @@ def send(loop: bool, with_parent: int | None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if with_parent is not None:
-        worker.watch_parent(with_parent)
     click.echo(f"mail sender: sending through {sender.server.describe()}", err=True)
     worker.run()
 
@@ -84,29 +68,3 @@ def status(limit: int) -> None:
             f"{message.template} to {message.to_address} after {message.attempts} attempt(s): "
             f"{message.last_error}"
         )
-
-
-def sender_process() -> subprocess.Popen[bytes] | None:
-    """Start ``newsroom mail send --loop`` for ``serve``; None when there is no MAIL_URL
-    (development: mails stay in the outbox, for /dev/mail)."""
-    if not current_bastion().settings.mail_url:
-        click.echo(
-            "mail: MAIL_URL is not set, so nothing is sent; queued mails are at /dev/mail",
-            err=True,
-        )
-        return None
-    command = [sys.executable, "-m", "newsroom", "mail", "send", "--loop"]
-    # Our own interpreter and module, fixed arguments: no input of anyone's reaches the command.
-    return subprocess.Popen([*command, "--with-parent", str(os.getpid())])  # noqa: S603
-
-
-def stop_sender(process: subprocess.Popen[bytes] | None) -> None:
-    """Ask the sender to finish its message and stop; kill it if it will not."""
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()  # its claims come back after their lease: nothing is lost
-        process.wait()

@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,6 +143,10 @@ def bench_backend(backend: str, args: argparse.Namespace, load: wrk.Load) -> Bac
             bench_with_server(run, base, app, password, load, args, large, server)
             measure(run, "bare_floor_end", "bare Flask GET /api/health, again", bare_url, load)
             assert server.pid is not None
+            # What a deployment's readiness probes load too (/readyz reads the migration
+            # history), in every worker: new connections, so the workers share them out.
+            for _ in range(10 * workers):
+                urllib.request.urlopen(f"{base}/readyz", timeout=10).close()
             run.memory = {"server": resident_memory(server.pid), "bare": resident_memory(bare_pid)}
             run.notes.append(
                 f"resident memory: server {run.memory['server'] / 2**20:.0f} MiB, bare Flask"

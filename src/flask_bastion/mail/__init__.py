@@ -10,7 +10,7 @@ from .outbox import RenderedMail, default_context, enqueue, render, template_pat
 from .sender import MailNotConfigured, PassResult, Sender, backoff
 from .status import OutboxStatus, outbox_status
 from .url import InvalidMailUrl, MailServer, parse_mail_url
-from .worker import MailWorker
+from .worker import MailWorker, start_sending
 
 __all__ = [
     "InvalidMailUrl",
@@ -27,5 +27,6 @@ __all__ = [
     "outbox_status",
     "parse_mail_url",
     "render",
+    "start_sending",
     "template_paths",
 ]

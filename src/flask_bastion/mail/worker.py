@@ -1,13 +1,18 @@
-"""The sender as a loop: ``newsroom serve`` runs one per instance, ``mail send --loop`` too."""
+"""The sender as a loop: in a thread of each server worker (:func:`start_sending`, which
+``newsroom.wsgi`` calls), or in a command of its own (``newsroom mail send --loop``)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from .. import metrics
-from .sender import Sender
+from .sender import MailNotConfigured, Sender
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger("flask_bastion.mail")
 
@@ -25,7 +30,6 @@ class MailWorker:
         self.interval = interval
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._parent: int | None = None
 
     @property
     def stopping(self) -> bool:
@@ -35,9 +39,6 @@ class MailWorker:
         """Loop until :meth:`stop`; an error (the database or the server away) is logged, and
         the next pass tries again after the interval."""
         while not self._stopping.is_set():
-            if self._parent is not None and os.getppid() != self._parent:
-                log.warning("mail sender: the process that started it is gone; stopping")
-                return
             try:
                 result = self.sender.run_once(self._stopping)
                 # A sender's numbers reach a scrape only through the shared multiprocess
@@ -55,19 +56,42 @@ class MailWorker:
             if not more:
                 self._stopping.wait(self.interval)
 
-    def watch_parent(self, pid: int) -> None:
-        """End the loop when process ``pid`` (which started this one) is gone: a sender must
-        not outlive the server it was started for, even when that server was killed."""
-        self._parent = pid
-
     def start(self) -> MailWorker:
-        """Run the loop in a daemon thread (``bastion-mail``); returns self."""
-        self._thread = threading.Thread(target=self.run, name="bastion-mail", daemon=True)
+        """Run the loop in a thread of its own (``bastion-mail``) until :meth:`stop` or the end
+        of the process; returns self.
+
+        When the main thread finishes (a server's worker stopping), the loop is asked to stop,
+        and the interpreter waits for the thread, which is not a daemon: the message being sent
+        is finished, never cut off between the server's acceptance and our record of it.
+        """
+        self._thread = threading.Thread(target=self.run, name="bastion-mail")
         self._thread.start()
+        watcher = threading.Thread(target=self._stop_after_main, name="bastion-mail-stop")
+        watcher.daemon = True
+        watcher.start()
         return self
+
+    def _stop_after_main(self) -> None:
+        threading.main_thread().join()  # returns once the interpreter begins to shut down
+        self._stopping.set()
 
     def stop(self, timeout: float | None = None) -> None:
         """Ask the loop to end after the current message, and wait for its thread."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def start_sending(app: Flask) -> MailWorker | None:
+    """Send ``app``'s outbox from this process, in a thread (see :meth:`MailWorker.start`).
+
+    For each process of a server: several senders share one outbox safely (each claims its
+    own rows). None, and nothing started, when the app has no ``BASTION_MAIL_URL``.
+    """
+    state = app.extensions["bastion"]
+    try:
+        sender = Sender.for_settings(state.db, state.settings)
+    except MailNotConfigured:
+        return None
+    log.info("mail sender: sending through %s", sender.server.describe())
+    return MailWorker(sender, interval=state.settings.mail_poll_interval).start()

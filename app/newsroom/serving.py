@@ -1,0 +1,123 @@
+"""The process ``newsroom serve`` becomes once the database is ready: Granian, and nothing else.
+
+``serve`` loads the whole app to migrate the database and check the settings, then replaces
+itself (``exec``, same process id) with this module::
+
+    python -m newsroom.serving --host 127.0.0.1 --port 8000 --workers 2 --threads 4
+
+It imports Granian, and with ``--metrics-port`` the metrics listener
+(:mod:`flask_bastion.exposition`), but never the app: each worker loads ``newsroom.wsgi`` for
+itself (and sends the mail outbox from a thread, see :mod:`newsroom.wsgi`), so the process that
+only supervises them holds about 30 MiB instead of a second copy of the app. On SIGTERM (or
+SIGINT) Granian stops accepting, lets the requests in flight finish, then exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+TARGET = "newsroom.wsgi:app"
+
+
+def command(
+    *, host: str, port: int, workers: int, threads: int, metrics_host: str, metrics_port: int
+) -> list[str]:
+    """The command line of this module for those arguments, with this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        __name__,
+        f"--host={host}",
+        f"--port={port}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        f"--metrics-host={metrics_host}",
+        f"--metrics-port={metrics_port}",
+    ]
+
+
+def hand_over(argv: list[str]) -> None:
+    """Become ``argv`` (see :func:`command`): what this process printed is flushed first."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Our own interpreter and module with arguments we formatted: no one's input is run.
+    os.execv(argv[0], argv)  # noqa: S606
+
+
+def granian_server(target: str, *, host: str, port: int, workers: int, threads: int) -> Any:
+    """The Granian server for ``target`` (a ``module:app`` path), as ``serve`` runs it.
+
+    On SIGTERM (or SIGINT) it stops accepting, lets the requests in flight finish, then exits
+    0 (tests/test_shutdown.py runs it with a slow app of its own).
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    return Granian(
+        target=target,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        log_access=False,
+    )
+
+
+@contextmanager
+def metrics_listener(host: str, port: int) -> Iterator[None]:
+    """With a port: every worker records into one directory, and this process serves the sum.
+
+    prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set here,
+    before anything imports it; the workers inherit it and instrument their app (settings).
+    """
+    if not port:
+        yield
+        return
+    from flask_bastion import exposition
+
+    own = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="newsroom-metrics-"
+    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    exposition.prepare_directory(directory)  # an earlier run's values must not add to ours
+    _, stop = exposition.serve_exposition(host, port, directory)
+    print(f"metrics on http://{host}:{port}/metrics", file=sys.stderr, flush=True)
+    try:
+        yield
+    finally:
+        stop()
+        if own:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m newsroom.serving", description=__doc__)
+    parser.add_argument("--target", default=TARGET, help=argparse.SUPPRESS)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--metrics-host", default="127.0.0.1")
+    parser.add_argument("--metrics-port", type=int, default=0)
+    args = parser.parse_args(argv)
+    with metrics_listener(args.metrics_host, args.metrics_port):
+        granian_server(
+            args.target,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            threads=args.threads,
+        ).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""`newsroom serve` hands over to a supervisor that never loads the app; its workers do.
+
+The supervisor (``newsroom.serving``) only starts and watches Granian's workers, so it must not
+hold a second copy of the app: the packages load their names lazily so that importing it pulls
+in neither Flask nor the library's modules.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+import flask_bastion
+from tests.conftest import fresh_database
+from tests.servers import NEWSROOM, ROOT, free_port, production_env, wait_until_up
+
+# What the app's processes load and the supervisor must not: the heavy parts of a worker.
+APP_ONLY = ("flask", "werkzeug", "sqlalchemy", "pydantic", "cryptography", "alembic")
+
+
+def test_the_supervisor_and_the_metrics_listener_import_nothing_of_the_app() -> None:
+    code = (
+        "import sys, newsroom.serving, flask_bastion.exposition; "
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    loaded = set(result.stdout.split())
+    assert {"newsroom.serving", "flask_bastion.exposition"} <= loaded
+    assert not {m for m in loaded if m.split(".")[0] in APP_ONLY}
+    assert not {m for m in loaded if m.startswith("newsroom.")} - {"newsroom.serving"}
+    assert not {m for m in loaded if m.startswith("flask_bastion.")} - {"flask_bastion.exposition"}
+
+
+def test_every_public_name_of_the_library_loads_from_the_module_it_is_listed_with() -> None:
+    assert sorted(flask_bastion.__all__) == sorted(flask_bastion._EXPORTS)
+    for name in flask_bastion.__all__:
+        value = getattr(flask_bastion, name)
+        module = flask_bastion._EXPORTS[name].lstrip(".")
+        assert getattr(sys.modules[f"flask_bastion.{module}"], name) is value
+    with pytest.raises(AttributeError):
+        flask_bastion.no_such_name  # noqa: B018
+
+
+@pytest.mark.server
+def test_serve_becomes_the_supervisor_in_the_same_process(tmp_path: Path) -> None:
+    port = free_port()
+    with fresh_database(tmp_path) as database_url:
+        env = production_env(database_url, port)
+        command = [str(NEWSROOM), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        server = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base + "/api/health", server)
+            assert requests.get(base + "/readyz", timeout=10).status_code == 200
+            proc = Path(f"/proc/{server.pid}")
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            assert argv[1:3] == [b"-m", b"newsroom.serving"]
+            # The migrations ran before the hand-over; afterwards no library of the app is
+            # mapped into the supervisor (each compiled extension would show as a file here).
+            mapped = (proc / "maps").read_text()
+            assert not [m for m in APP_ONLY if f"/site-packages/{m}" in mapped]
+            workers = (proc / "task" / str(server.pid) / "children").read_text().split()
+            assert len(workers) == 1
+            worker_maps = Path(f"/proc/{workers[0]}/maps").read_text()
+            assert "/site-packages/sqlalchemy" in worker_maps  # the worker holds the app
+        finally:
+            server.terminate()
+            assert server.wait(timeout=20) == 0
