@@ -7,15 +7,17 @@ in neither Flask nor the library's modules.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
 import flask_bastion
-from tests.conftest import fresh_database
+from tests.conftest import REDIS_URL, fresh_database
 from tests.servers import NEWSROOM, ROOT, free_port, production_env, wait_until_up
 
 # What the app's processes load and the supervisor must not: the heavy parts of a worker.
@@ -52,7 +54,7 @@ def test_serve_becomes_the_supervisor_in_the_same_process(tmp_path: Path) -> Non
     port = free_port()
     with fresh_database(tmp_path) as database_url:
         env = production_env(database_url, port)
-        command = [str(NEWSROOM), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command = [str(NEWSROOM), "serve", "--port", str(port), "--workers", "1"]
         server = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -74,3 +76,31 @@ def test_serve_becomes_the_supervisor_in_the_same_process(tmp_path: Path) -> Non
         finally:
             server.terminate()
             assert server.wait(timeout=20) == 0
+
+
+@pytest.mark.server
+def test_a_server_stopped_while_a_worker_still_loads_the_app_exits(tmp_path: Path) -> None:
+    # Each worker loads the app after the fork; until Granian's handlers are in place, a stop
+    # signal must still end it (newsroom.serving.load_stoppable), or the supervisor would wait
+    # for a worker that serves on. Stopped as soon as the first worker answers, the second is
+    # often still loading: three tries.
+    with fresh_database(tmp_path) as database_url:
+        for _ in range(3):
+            port = free_port()
+            env = production_env(
+                database_url, port, REDIS_URL=REDIS_URL or "redis://127.0.0.1:6379/15"
+            )
+            command = [str(NEWSROOM), "serve", "--port", str(port), "--workers", "2"]
+            server = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            try:
+                wait_until_up(f"http://127.0.0.1:{port}/api/health", server)
+                server.send_signal(signal.SIGTERM)
+                stopped = time.monotonic()
+                assert server.wait(timeout=20) == 0
+                assert time.monotonic() - stopped < 20
+            finally:
+                if server.poll() is None:
+                    server.kill()
+                    server.wait()

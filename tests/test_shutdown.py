@@ -27,9 +27,9 @@ SLOW_SECONDS = 3.0  # how long tests/slow_app.py's view sleeps (TEST_SLOW_SECOND
 EXIT_BOUND = SLOW_SECONDS + 10
 
 SERVE = (
-    "import sys; from newsroom.serving import granian_server; "
-    "granian_server('tests.slow_app:app', host='127.0.0.1', port=int(sys.argv[1]), "
-    "workers=int(sys.argv[2]), threads=4).serve()"
+    "import sys; from newsroom.serving import run; "
+    "run('tests.slow_app:app', host='127.0.0.1', port=int(sys.argv[1]), "
+    "workers=int(sys.argv[2]), threads=4)"
 )
 
 

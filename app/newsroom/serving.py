@@ -15,8 +15,10 @@ SIGINT) Granian stops accepting, lets the requests in flight finish, then exits 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -51,16 +53,17 @@ def hand_over(argv: list[str]) -> None:
     os.execv(argv[0], argv)  # noqa: S606
 
 
-def granian_server(target: str, *, host: str, port: int, workers: int, threads: int) -> Any:
-    """The Granian server for ``target`` (a ``module:app`` path), as ``serve`` runs it.
+def run(target: str, *, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve ``target`` (a ``module:app`` path) with Granian, as ``serve`` does, until stopped.
 
-    On SIGTERM (or SIGINT) it stops accepting, lets the requests in flight finish, then exits
-    0 (tests/test_shutdown.py runs it with a slow app of its own).
+    On SIGTERM (or SIGINT) it stops accepting, lets the requests in flight finish, then
+    returns, and the process exits 0 (tests/test_shutdown.py runs it with a slow app of its
+    own).
     """
     from granian import Granian
     from granian.constants import Interfaces
 
-    return Granian(
+    Granian(
         target=target,
         address=host,
         port=port,
@@ -68,7 +71,22 @@ def granian_server(target: str, *, host: str, port: int, workers: int, threads: 
         workers=workers,
         blocking_threads=threads,
         log_access=False,
-    )
+    ).serve(target_loader=load_stoppable)
+
+
+def load_stoppable(target: str) -> Any:
+    """Load the app in a worker, which a stop signal ends at once while it loads.
+
+    Granian's worker sets its own stop handlers only once the app is loaded; until then it
+    runs the supervisor's, inherited through fork, which only flag the supervisor's copy: a
+    SIGTERM sent while the app loads (a server stopped just after it started) would be lost,
+    the worker would serve on, and the supervisor would wait for it forever. A worker that is
+    still loading has nothing in flight, so the default action (end the process) is right.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @contextmanager
@@ -101,7 +119,6 @@ def metrics_listener(host: str, port: int) -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m newsroom.serving", description=__doc__)
-    parser.add_argument("--target", default=TARGET, help=argparse.SUPPRESS)
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, required=True)
@@ -110,13 +127,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--metrics-port", type=int, default=0)
     args = parser.parse_args(argv)
     with metrics_listener(args.metrics_host, args.metrics_port):
-        granian_server(
-            args.target,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            threads=args.threads,
-        ).serve()
+        run(TARGET, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
 
 
 if __name__ == "__main__":
