@@ -16,10 +16,10 @@ Delivering in a test: :func:`deliver_outbox` runs sender passes (as ``newsroom s
 until nothing is due, for an app whose ``BASTION_MAIL_URL`` is the server's ``.url``.
 
 Reading mail: :func:`text_of`, :func:`html_of`, :func:`links_in` (every ``http(s)`` URL of the
-text part, in order), :func:`code_in` (the first 6-digit code of the text part). The server can
-pretend to be broken: ``server.fail_with = "451 4.3.0 try later"`` answers every DATA so;
-``server.refuse["x@example.com"] = "550 5.1.1 no such user"`` refuses one recipient.
-``server.handler.answer_after = 2.0`` answers each message 2 s after it came in
+text part, in order), :func:`code_in` (the 6-digit code on a line of its own in the text part).
+The server can pretend to be broken: ``server.fail_with = "451 4.3.0 try later"`` answers
+every DATA so; ``server.refuse["x@example.com"] = "550 5.1.1 no such user"`` refuses one
+recipient. ``server.handler.answer_after = 2.0`` answers each message 2 s after it came in
 (``server.handler.receiving`` is set when one does). ``server.stop()`` then ``server.start()``
 is "down, then up" on the same port.
 """
@@ -240,7 +240,9 @@ def make_certificate(directory: Path) -> Certificate:
 # ---- reading mail -------------------------------------------------------------------------------
 
 URL = re.compile(r"https?://[^\s<>\"')]+")
-CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+# The code stands on a line of its own. Not the first six digits anywhere: a test's random
+# username ("a059340b4a1", greeted before the code) can hold six in a row.
+CODE = re.compile(r"^\s*(\d{6})\s*$", re.M)
 
 
 def text_of(message: EmailMessage) -> str:
@@ -261,10 +263,10 @@ def links_in(message: EmailMessage) -> list[str]:
 
 
 def code_in(message: EmailMessage) -> str:
-    """The first 6-digit code in the text part."""
+    """The 6-digit code of the text part (the first line that is only a code)."""
     found = CODE.search(text_of(message))
     assert found is not None, "no 6-digit code in the mail"
-    return found.group(0)
+    return found.group(1)
 
 
 def deliver_outbox(app: Any) -> int:
