@@ -280,6 +280,38 @@ def test_the_history_is_two_branches_and_newsroom_holds_only_its_own_tables() ->
     }
 
 
+def test_the_history_read_without_alembic_is_alembics() -> None:
+    # /readyz reads the revision files itself (no Alembic in a served worker): it must find
+    # the heads and revisions Alembic finds, for newsroom's history and the library's alone.
+    engine = make_engine("sqlite://")
+    try:
+        for config, locations in (
+            (migrate.alembic_config(engine), migrate.VERSION_LOCATIONS),
+            (bastion_migrations.alembic_config(engine), ()),
+        ):
+            script = ScriptDirectory.from_config(config)
+            read = bastion_migrations.history(locations)
+            assert read.heads == set(script.get_heads())
+            assert read.known == {rev.revision for rev in script.walk_revisions()}
+    finally:
+        engine.dispose()
+    assert bastion_migrations.history(migrate.VERSION_LOCATIONS).heads == HEADS
+
+
+def test_the_history_reader_follows_merges_and_skips_files_that_are_no_revision(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text('revision: str = "b"\ndown_revision: str | None = "a"\n')
+    (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = "a"\ndepends_on = "b"\n')
+    (tmp_path / "m.py").write_text('revision = "m"\ndown_revision = ("b", "c")\n')
+    (tmp_path / "helpers.py").write_text("def helper() -> None: ...\n")
+    history = bastion_migrations.history([tmp_path])
+    library = bastion_migrations.history()
+    assert history.heads == {"m"} | library.heads
+    assert history.known == {"a", "b", "c", "m"} | library.known
+
+
 def test_the_library_branch_alone_creates_exactly_the_library_tables(engine: Engine) -> None:
     bastion_migrations.upgrade(engine)
     assert tables_of(engine) == LIBRARY_TABLES

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from flask_bastion import User, current_bastion
 from flask_bastion.config import DEFAULTS, OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
-from flask_bastion.security.passwords import Passwords
+from flask_bastion.security.passwords import Passwords, _zxcvbn_passwords, common_passwords
 from tests.conftest import PASSWORD, AppFactory, Auth
 from tests.problems import INVALID_CREDENTIALS, assert_problem, field, problem
 
@@ -259,3 +259,22 @@ def test_no_more_hashes_run_at_once_than_the_setting(app_factory: AppFactory) ->
     for thread in threads:
         thread.join()
     assert peak[0] == 2
+
+
+def test_the_common_password_list_is_zxcvbns_own() -> None:
+    # The list is read from zxcvbn's data file as text, not by running its module: every word
+    # zxcvbn ranks among its top passwords must be in, in zxcvbn's order, and nothing else.
+    import importlib.util
+
+    spec = importlib.util.find_spec("zxcvbn.frequency_lists")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    theirs = [word.lower() for word in module.FREQUENCY_LISTS["passwords"]]
+    assert _zxcvbn_passwords() == module.FREQUENCY_LISTS["passwords"]
+    top = common_passwords(30_000)
+    assert len(top) == len(set(theirs[:30_000]))
+    assert all(word in top for word in theirs[:30_000])
+    assert not any(word in top for word in theirs[30_000:30_500] if word not in theirs[:30_000])
+    assert "correct horse battery staple" not in top
+    assert 123456 not in top  # only text is ever a password

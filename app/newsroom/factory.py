@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.session_interface = NoCookieSession()
     Bastion(app)
-    probes.init_app(app, alembic_config=migrate.alembic_config)  # /healthz, /readyz
+    probes.init_app(app, version_locations=migrate.VERSION_LOCATIONS)  # /healthz, /readyz
     app.register_blueprint(health.bp, url_prefix="/api")
     app.register_blueprint(articles.bp, url_prefix="/api")
     app.register_blueprint(admin.bp, url_prefix="/api")

@@ -9,14 +9,18 @@ in order.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, column, delete, insert, select, table
 
 from flask_bastion import migrations as bastion_migrations
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# newsroom's own revision directories (the library's are added wherever one is needed).
+VERSION_LOCATIONS = (MIGRATIONS / "versions",)
 
 # Before the library owned its schema, newsroom's history was one line: 0001 (users, roles,
 # sessions), 0002 (articles), 0003 (refresh tokens, signing keys). The bastion and newsroom
@@ -35,7 +39,7 @@ _alembic_version = table("alembic_version", column("version_num"))
 
 def alembic_config(engine: Engine) -> Config:
     return bastion_migrations.alembic_config(
-        engine, script_location=MIGRATIONS, version_locations=[MIGRATIONS / "versions"]
+        engine, script_location=MIGRATIONS, version_locations=VERSION_LOCATIONS
     )
 
 
@@ -43,6 +47,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply pending migrations (a no-op when the schema is current)."""
     if engine.url.get_backend_name() == "sqlite" and engine.url.database:
         Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command  # only commands load Alembic; a served worker never does
+
     adopt_legacy_revisions(engine)
     config = alembic_config(engine)
     for target in _targets(revision):
@@ -50,6 +56,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     adopt_legacy_revisions(engine)
     command.downgrade(alembic_config(engine), revision)
 

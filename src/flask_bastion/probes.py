@@ -19,13 +19,12 @@ route: see ``docs/operations.md`` for probing by IP.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, Response, current_app, json
 from sqlalchemy import Engine, column, select, table, text
 
@@ -74,51 +73,33 @@ class NotReady(BastionError):
         )
 
 
-AlembicConfigFactory = Callable[[Engine], Config]
+def judge(history: migrations.History, applied: set[str]) -> str:
+    """The outcome for the revisions a database has recorded, against the code's history.
 
-
-@dataclass(frozen=True)
-class MigrationHeads:
-    """What the code knows of its Alembic history: its heads and every revision id."""
-
-    heads: frozenset[str]
-    known: frozenset[str]
-
-    @classmethod
-    def of(cls, config: Config) -> MigrationHeads:
-        script = ScriptDirectory.from_config(config)
-        return cls(
-            heads=frozenset(script.get_heads()),
-            known=frozenset(r.revision for r in script.walk_revisions()),
-        )
-
-    def judge(self, applied: set[str]) -> str:
-        """The outcome for the revisions a database has recorded.
-
-        A database that records a revision this code does not know is newer than the code (a
-        rolling deploy, whose new instances migrated first): that code cannot judge it, and
-        the instance stays ready (migrations are expected to be backwards compatible).
-        """
-        if not applied:
-            return NOT_MIGRATED
-        if applied - self.known:
-            return OK
-        return PENDING if self.heads - applied else OK
+    A database that records a revision this code does not know is newer than the code (a
+    rolling deploy, whose new instances migrated first): that code cannot judge it, and
+    the instance stays ready (migrations are expected to be backwards compatible).
+    """
+    if not applied:
+        return NOT_MIGRATED
+    if applied - history.known:
+        return OK
+    return PENDING if history.heads - applied else OK
 
 
 @dataclass
 class Probes:
-    """The probes of one app: how to find its migration history, and the heads, once found."""
+    """The probes of one app: where its revision files are, and its history, once read."""
 
-    alembic_config: AlembicConfigFactory
-    _heads: MigrationHeads | None = None
+    version_locations: tuple[str, ...]
+    _history: migrations.History | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def migration_heads(self, engine: Engine) -> MigrationHeads:
+    def history(self) -> migrations.History:
         with self._lock:  # read the revision files once per process, on the first probe
-            if self._heads is None:
-                self._heads = MigrationHeads.of(self.alembic_config(engine))
-            return self._heads
+            if self._history is None:
+                self._history = migrations.history(self.version_locations)
+            return self._history
 
 
 def database_check(engine: Engine) -> Check:
@@ -130,13 +111,13 @@ def database_check(engine: Engine) -> Check:
     return check
 
 
-def migrations_check(engine: Engine, heads: Callable[[], MigrationHeads]) -> Check:
+def migrations_check(engine: Engine, history: Callable[[], migrations.History]) -> Check:
     def check() -> str:
         with engine.connect() as conn:
             if not engine.dialect.has_table(conn, "alembic_version"):
                 return NOT_MIGRATED
             applied = set(conn.scalars(select(_alembic_version.c.version_num)))
-        return heads().judge(applied)
+        return judge(history(), applied)
 
     return check
 
@@ -201,7 +182,7 @@ def readyz() -> Response:
     engine = state.db.engine
     checks: dict[str, Check] = {
         "database": database_check(engine),
-        "migrations": migrations_check(engine, lambda: probes.migration_heads(engine)),
+        "migrations": migrations_check(engine, probes.history),
     }
     if state.settings.redis_url:
         checks["redis"] = redis_check(state.limits)
@@ -213,12 +194,13 @@ def readyz() -> Response:
     return response
 
 
-def init_app(app: Flask, *, alembic_config: AlembicConfigFactory | None = None) -> None:
+def init_app(app: Flask, *, version_locations: Iterable[str | Path] = ()) -> None:
     """Mount ``/healthz`` and ``/readyz`` on an app that already has :class:`Bastion`.
 
-    :param alembic_config: builds the app's Alembic config for an engine (its history must
-        include the ``bastion`` branch; see :mod:`flask_bastion.migrations`). By default the
-        library's branch alone, for an app without migrations of its own.
+    :param version_locations: the app's own Alembic revision directories, as given to
+        :func:`flask_bastion.migrations.alembic_config`; the library's branch is always
+        included, so an app without migrations of its own passes none.
     """
-    app.extensions[EXTENSION_KEY] = Probes(alembic_config or migrations.alembic_config)
+    locations = tuple(migrations.all_version_locations(version_locations))
+    app.extensions[EXTENSION_KEY] = Probes(locations)
     app.register_blueprint(bp)

@@ -13,24 +13,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
-
-from webauthn import (
-    base64url_to_bytes,
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ..config import Settings
 from ..errors import PasskeyInvalid, PasskeySignInFailed
@@ -48,7 +33,16 @@ _CHALLENGE_LABEL = b"bastion-passkey-challenge:"
 USER_HANDLE_BYTES = 32
 # WebAuthn caps a credential id at 1023 bytes; anything longer is not worth a query.
 MAX_CREDENTIAL_ID_BYTES = 1023
-_KNOWN_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
+# py_webauthn (with pyOpenSSL, pyasn1 and cbor2 behind it) is imported by the functions that
+# run a ceremony, not with this module: every served worker would otherwise hold its 5 MiB for
+# the few requests that register or sign in with a passkey.
+
+
+@cache
+def _known_transports() -> frozenset[str]:
+    from webauthn.helpers.structs import AuthenticatorTransport
+
+    return frozenset(t.value for t in AuthenticatorTransport)
 
 
 class Purpose(StrEnum):
@@ -114,6 +108,15 @@ def creation_options(
     verification required so the passkey alone is a second factor too; the user's existing
     passkeys excluded so one authenticator is not registered twice.
     """
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        AuthenticatorTransport,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = generate_registration_options(
         rp_id=rp.id,
         rp_name=rp.name,
@@ -142,6 +145,9 @@ def request_options(rp: RelyingParty, *, challenge: bytes) -> str:
     """The JSON of ``PublicKeyCredentialRequestOptions`` for a sign-in: no allowed credentials
     (the authenticator offers its discoverable ones, so nobody says who they are first) and
     user verification required."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = generate_authentication_options(
         rp_id=rp.id,
         challenge=challenge,
@@ -171,6 +177,8 @@ def verify_registration(
     and each parser has its own exceptions: any failure there is the client's bad credential,
     never our 500.
     """
+    from webauthn import verify_registration_response
+
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -198,12 +206,14 @@ def _transports(credential: dict[str, Any]) -> list[str]:
     found = response.get("transports") if isinstance(response, dict) else None
     if not isinstance(found, list):
         return []
-    return sorted({t for t in found if isinstance(t, str) and t in _KNOWN_TRANSPORTS})
+    return sorted({t for t in found if isinstance(t, str) and t in _known_transports()})
 
 
 def _bytes_field(value: Any) -> bytes | None:
     if not isinstance(value, str) or not value or len(value) > 2 * MAX_CREDENTIAL_ID_BYTES:
         return None
+    from webauthn import base64url_to_bytes
+
     try:
         return base64url_to_bytes(value)
     except (binascii.Error, ValueError):
@@ -236,6 +246,8 @@ def verify_assertion(
     The counter is judged afterwards by :func:`is_cloned`, so only a correctly signed
     assertion can ever be evidence of a clone (a forged one must not raise that alarm).
     """
+    from webauthn import verify_authentication_response
+
     try:
         verified = verify_authentication_response(
             credential=credential,

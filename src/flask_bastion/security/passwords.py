@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import importlib.util
 import re
 import threading
 import unicodedata
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -89,29 +93,59 @@ def _normalise(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+class CommonPasswords:
+    """A set of words kept as sorted 64-bit BLAKE2b digests: 8 bytes a word.
+
+    The 30,000 most common passwords as a ``frozenset`` of strings cost every process (the
+    server and each worker) several MiB; as digests they cost 240 KB, and a lookup is one hash
+    and a binary search. Two words share a digest with odds of about 1 in 10^15 for this list:
+    the worst that could do is refuse one more password.
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._digests = array("Q", sorted({_digest(word) for word in words}))
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        wanted = _digest(word)
+        at = bisect_left(self._digests, wanted)
+        return at < len(self._digests) and self._digests[at] == wanted
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+
+def _digest(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "big")
+
+
 @cache
-def common_passwords(top: int) -> frozenset[str]:
+def common_passwords(top: int) -> CommonPasswords:
     """The ``top`` most common passwords of zxcvbn's leaked-password list, lower-cased."""
-    return frozenset(p.lower() for p in _zxcvbn_lists()["passwords"][:top])
+    return CommonPasswords(word.lower() for word in _zxcvbn_passwords()[:top])
 
 
-def _zxcvbn_lists() -> dict[str, list[str]]:
-    """zxcvbn's word lists, read from its data module alone, which is dropped afterwards.
+# zxcvbn's data module holds each list as one string literal split on commas.
+_PASSWORDS_LITERAL = re.compile(r'^\s*"passwords":\s*("(?:[^"\\\n]|\\.)*")', re.MULTILINE)
 
-    Importing the zxcvbn package ranks every one of its lists into dictionaries we never use:
-    12 MiB in every process (the server and each worker) against 4 MiB this way.
+
+def _zxcvbn_passwords() -> list[str]:
+    """zxcvbn's password list, most common first, read from its data file as text.
+
+    Importing the zxcvbn package ranks every one of its lists into dictionaries we never use
+    (12 MiB in every process); running its data module builds all its lists (names, words, TV
+    subtitles) to keep one, and leaves the heap that held them fragmented (4 MiB more).
     """
     package = importlib.util.find_spec("zxcvbn")  # finds the package without importing it
     if package is None or not package.submodule_search_locations:
         raise ImportError("zxcvbn is not installed")
     path = Path(package.submodule_search_locations[0]) / "frequency_lists.py"
-    spec = importlib.util.spec_from_file_location("_bastion_zxcvbn_lists", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot read {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    lists: dict[str, list[str]] = module.FREQUENCY_LISTS
-    return lists
+    found = _PASSWORDS_LITERAL.search(path.read_text(encoding="utf-8"))
+    if found is None:
+        raise ImportError(f"no password list in {path}")
+    words: str = ast.literal_eval(found.group(1))
+    return words.split(",")
 
 
 # Words every deployment refuses as a password: the library's own name is public knowledge.

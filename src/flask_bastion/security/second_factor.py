@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-import segno
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from .signing import Signer, derive_keys
@@ -87,6 +86,8 @@ def qr_svg(uri: str) -> str:
     """The URI as a standalone SVG QR code: its own namespace (a client may show it as an
     ``<img>`` from a data URL) and a white ground with the quiet zone around it, so it scans on
     a dark page too; medium error correction reads well off screens."""
+    import segno  # only a TOTP setup draws a code: no served worker holds the encoder until then
+
     out = io.BytesIO()
     segno.make(uri, error="m").save(
         out,
