@@ -144,7 +144,7 @@ def app_factory(database_url: str, build_app: AppBuilder) -> Iterator[AppFactory
 
     yield factory
     for app in built:
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
 
 
 @pytest.fixture

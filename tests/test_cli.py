@@ -212,7 +212,7 @@ def test_commands_on_a_database_without_schema_say_what_to_do(database_url: str)
     try:
         result = run(app, "user", "deactivate", "ada")
     finally:
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: database error: ")
     assert result.stderr.endswith("Is the schema current? Run `newsroom db upgrade`.\n")
@@ -266,7 +266,7 @@ def test_serve_says_nothing_about_users_once_one_exists(database_url: str) -> No
     try:
         assert run(app, "user", "create", "ada@example.com", "ada", input=PASSWORD).exit_code == 0
     finally:
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
     output = _serve_until_listening(database_url)
     assert "no users yet" not in output
     assert "newsroom serving on" in output

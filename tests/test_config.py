@@ -41,7 +41,7 @@ def build(config: dict[str, Any]) -> Flask:
     app = Flask(__name__)
     app.config.update(config)
     Bastion(app)
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
     return app
 
 
@@ -434,7 +434,7 @@ def test_newsroom_environment_strings_load_as_typed_settings(
         loaded = app.extensions["bastion"].settings
         assert loaded.session_idle_timeout == 7200 and loaded.hsts_max_age == 600
     finally:
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
 
 
 def test_strong_fallback_keys_start_and_debug_is_fine_in_development() -> None:

@@ -40,7 +40,7 @@ FAST_BY_NAME = FastRead(BY_NAME)
 def test_a_fast_read_converts_like_core(app: Flask) -> None:
     add_user(app, "ada", active=False)
     with app.app_context():
-        engine = current_bastion().db.engine
+        engine = current_bastion().db.reader
         rows = FAST_BY_NAME.rows(engine, {"key": "ada"})
         with engine.connect() as conn:
             core = conn.execute(BY_NAME, {"key": "ada"}).all()
@@ -55,7 +55,7 @@ def test_a_fast_read_converts_bound_values(app: Flask) -> None:
     add_user(app, "ada", active=True)
     joined = FastRead(select(User.username).where(User.created_at == bindparam("at")))
     with app.app_context():
-        engine = current_bastion().db.engine
+        engine = current_bastion().db.reader
         assert [r.username for r in joined.rows(engine, {"at": CREATED})] == ["ada"]
         assert joined.rows(engine, {"at": datetime(2026, 1, 1, tzinfo=UTC)}) == []
         assert FAST_BY_NAME.rows(engine, {"key": "nobody"}) == []
@@ -64,7 +64,7 @@ def test_a_fast_read_converts_bound_values(app: Flask) -> None:
 def test_a_fast_read_refuses_expanding_parameters(app: Flask) -> None:
     many = FastRead(select(User.id).where(User.username.in_(bindparam("names", expanding=True))))
     with app.app_context(), pytest.raises(ValueError, match="expanding"):
-        many.rows(current_bastion().db.engine, {"names": ["ada"]})
+        many.rows(current_bastion().db.reader, {"names": ["ada"]})
 
 
 def test_fast_reads_leave_pooled_connections_as_they_found_them(app: Flask) -> None:
@@ -72,7 +72,7 @@ def test_fast_reads_leave_pooled_connections_as_they_found_them(app: Flask) -> N
     with app.app_context():
         db = current_bastion().db
         for _ in range(3):
-            assert [r.username for r in FAST_BY_NAME.rows(db.engine, {"key": "ada"})] == ["ada"]
+            assert [r.username for r in FAST_BY_NAME.rows(db.reader, {"key": "ada"})] == ["ada"]
         # A write through the unit of work after the reads still runs in a transaction.
         with db.unit_of_work() as session:
             user = session.scalars(select(User)).one()
@@ -82,3 +82,8 @@ def test_fast_reads_leave_pooled_connections_as_they_found_them(app: Flask) -> N
             assert conn.execute(select(User.active)).scalar_one() is True
             if ON_POSTGRES:
                 assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+        with db.reader.connect() as conn:  # the reads' own pool never leaves autocommit
+            if ON_POSTGRES:
+                assert conn.connection.driver_connection.autocommit is True  # type: ignore[union-attr]
+            else:
+                assert db.reader is db.engine

@@ -91,7 +91,7 @@ def test_serve_sends_from_its_worker_and_stops_sending_with_itself(
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         finally:
-            app.extensions["bastion"].db.engine.dispose()
+            app.extensions["bastion"].db.dispose()
     # The server has stopped, and its sender with it: nothing sends what is queued now.
     app = create_app(config_for_tests(database_url, BASTION_MAIL_URL=smtp_server.url))
     try:
@@ -100,7 +100,7 @@ def test_serve_sends_from_its_worker_and_stops_sending_with_itself(
         assert len(smtp_server.messages) == 2
         assert [r.status for r in rows(app)] == ["sent", "sent", "queued"]
     finally:
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
 
 
 @pytest.mark.server
@@ -129,4 +129,4 @@ def test_a_stopping_server_finishes_the_message_its_worker_is_sending(
         if server.poll() is None:
             server.kill()
             server.wait()
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()

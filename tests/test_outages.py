@@ -131,7 +131,7 @@ def test_a_stopped_database_answers_503_fast_and_the_app_recovers_by_itself(
     assert written.status_code == 201, written.get_data(as_text=True)
     titles = [a["title"] for a in fresh.client.get("/api/articles").json["items"]]
     assert titles == ["Up"]  # the write refused during the outage left nothing behind
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_a_commit_that_loses_the_database_answers_503_and_writes_nothing(
@@ -171,7 +171,7 @@ def test_a_commit_that_loses_the_database_answers_503_and_writes_nothing(
     running.start()
     titles = [a["title"] for a in auth.client.get("/api/articles").json["items"]]
     assert titles == ["Kept"]
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_a_port_where_nothing_listens_answers_503_fast() -> None:
@@ -184,7 +184,7 @@ def test_a_port_where_nothing_listens_answers_503_fast() -> None:
         )
     )
     _assert_outage(response, elapsed)
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_a_server_that_accepts_and_never_answers_is_an_outage_after_the_connect_timeout() -> None:
@@ -202,7 +202,7 @@ def test_a_server_that_accepts_and_never_answers_is_an_outage_after_the_connect_
         )
         assert elapsed > CONNECT_TIMEOUT - 0.5  # it did wait for an answer, then gave up
         _assert_outage(response, elapsed - CONNECT_TIMEOUT)
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
     finally:
         silent.close()
 
@@ -248,7 +248,7 @@ def test_a_constraint_violation_is_not_an_outage(running: Postgres) -> None:
     # Through the API the same clash stays the documented 409, not a 503.
     again = Auth(app.test_client()).register()
     assert again.status_code == 409
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_sqlite_locked_is_an_outage_and_a_missing_table_is_a_bug(tmp_path: Path) -> None:
@@ -292,4 +292,4 @@ def test_a_missing_table_answers_500_not_503(tmp_path: Path) -> None:
     assert response.status_code == 500
     assert response.json["code"] == "internal_error"
     assert "Retry-After" not in response.headers
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()

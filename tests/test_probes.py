@@ -74,7 +74,7 @@ def test_healthz_answers_without_touching_the_database() -> None:
     assert response.json == {"status": "ok"}
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"  # Bastion's headers apply
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_readyz_is_ready_on_a_migrated_database(database_url: str) -> None:
@@ -83,7 +83,7 @@ def test_readyz_is_ready_on_a_migrated_database(database_url: str) -> None:
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json == {"status": "ready", "checks": _expect_checks()}
     assert response.headers["Cache-Control"] == "no-store"
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_readyz_fails_on_a_database_never_migrated(database_url: str) -> None:
@@ -96,7 +96,7 @@ def test_readyz_fails_on_a_database_never_migrated(database_url: str) -> None:
     assert response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"] == "5"
     assert response.json == _not_ready({**_expect_checks(), "migrations": "not_migrated"})
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_readyz_fails_while_a_library_migration_is_pending(database_url: str) -> None:
@@ -109,7 +109,7 @@ def test_readyz_fails_while_a_library_migration_is_pending(database_url: str) ->
     with app.app_context():  # control: once upgraded, ready
         migrate.upgrade(current_bastion().db.engine)
     assert _ready(app)[0].status_code == 200
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_readyz_stays_ready_when_the_database_is_ahead_of_the_code(database_url: str) -> None:
@@ -124,7 +124,7 @@ def test_readyz_stays_ready_when_the_database_is_ahead_of_the_code(database_url:
         )
     response, _ = _ready(app)
     assert response.status_code == 200
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_readyz_answers_fast_when_nothing_listens_at_the_database() -> None:
@@ -134,7 +134,7 @@ def test_readyz_answers_fast_when_nothing_listens_at_the_database() -> None:
     assert response.json == _not_ready(
         {**_expect_checks(), "database": "unreachable", "migrations": "unreachable"}
     )
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_readyz_gives_up_on_a_database_that_never_answers() -> None:
@@ -149,7 +149,7 @@ def test_readyz_gives_up_on_a_database_that_never_answers() -> None:
         assert response.json == _not_ready(
             {**_expect_checks(), "database": "timeout", "migrations": "timeout"}
         )
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
     finally:
         silent.close()
 
@@ -168,7 +168,7 @@ def test_readyz_fails_while_postgres_is_stopped_and_recovers_after(
     running.start()
     response, _ = _ready(app)
     assert response.status_code == 200, response.get_data(as_text=True)
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_readyz_reports_a_stopped_redis_but_stays_ready(
     own_redis.start()
     response, _ = _ready(app)
     assert response.json["checks"]["redis"] == "ok"
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_probes_keep_the_host_check(database_url: str) -> None:
@@ -215,11 +215,11 @@ def test_probes_keep_the_host_check(database_url: str) -> None:
         assert response.status_code == 400
         assert response.json["code"] == "untrusted_host"
         assert client.get(path).status_code == 200  # control: our own host
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_probes_are_not_in_the_openapi_document(database_url: str) -> None:
     app = _app(database_url)
     paths = app.test_client().get("/api/openapi.json").json["paths"]
     assert not {"/healthz", "/readyz"} & set(paths)
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()

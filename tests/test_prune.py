@@ -276,7 +276,7 @@ def test_a_prune_during_an_outage_logs_one_line_and_carries_on(
     with caplog.at_level(logging.WARNING, logger="flask_bastion.prune"):
         assert PeriodicPrune(app, interval=60).run_once() is None
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["pruning failed"]
-    app.extensions["bastion"].db.engine.dispose()
+    app.extensions["bastion"].db.dispose()
 
 
 def test_serving_processes_prune_unless_turned_off(database_url: str) -> None:
@@ -289,7 +289,7 @@ def test_serving_processes_prune_unless_turned_off(database_url: str) -> None:
     assert pruner is not None and pruner.thread.is_alive() and pruner.thread.daemon
     pruner.stop()
     for app in (off, on):
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
 
 
 def test_known_devices_go_after_400_days_unseen(app: Flask, clock: Clock) -> None:

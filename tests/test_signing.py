@@ -167,7 +167,7 @@ def test_a_plain_flask_app_with_default_fallbacks_starts() -> None:
             assert current_bastion().csrf_signer.keys == (derive_key(OLD, "csrf"),)
             assert signer("mine").keys == (derive_key(OLD, "mine"),)
     finally:
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
 
 
 # ---- the public signer -----------------------------------------------------------------------

@@ -149,7 +149,7 @@ def serve(
             "mail: MAIL_URL is not set, so nothing is sent; queued mails are at /dev/mail",
             err=True,
         )
-    current_bastion().db.engine.dispose()
+    current_bastion().db.dispose()
     click.echo(f"newsroom serving on http://{host}:{port}", err=True)
     # This process holds the whole app; the server's supervisor needs none of it (see
     # newsroom.serving): it becomes that module, same process id, and the workers load the app.

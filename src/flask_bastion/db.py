@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import g, has_request_context, request
 from sqlalchemy import DateTime, Engine, Executable, create_engine, event
-from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.engine import CursorResult, Dialect, ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -137,16 +137,30 @@ class Database:
         self.engine = make_engine(url, **engine_options)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         # Requests that must not change state (GET, HEAD, OPTIONS: RFC 9110 9.2.1) are never
-        # committed. On PostgreSQL they read in autocommit: one round trip per statement instead
-        # of BEGIN, SELECT and ROLLBACK; each statement sees committed data, as under READ
-        # COMMITTED. SQLite's driver opens no transaction for a SELECT, so there is nothing to
-        # save, and switching its isolation level on every checkout would cost more than it buys.
-        reader = (
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # committed, and neither is the credential lookup every request starts with. On
+        # PostgreSQL they read in autocommit: one round trip per statement instead of BEGIN,
+        # SELECT and ROLLBACK; each statement sees committed data, as under READ COMMITTED.
+        # They get a pool of their own whose connections stay in autocommit: switching a
+        # connection there and back costs psycopg five calls into the driver on every checkout
+        # (about 100 us a request measured in process), and a connection that never opens a
+        # transaction has nothing to roll back when it is returned.
+        # SQLite's driver opens no transaction for a SELECT, so there is nothing to save.
+        self.reader = (
+            make_engine(
+                url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_options
+            )
             if self.engine.dialect.name == "postgresql"
             else self.engine
         )
-        self.read_factory = sessionmaker(reader, expire_on_commit=False, info={_READ_ONLY: True})
+        self.read_factory = sessionmaker(
+            self.reader, expire_on_commit=False, info={_READ_ONLY: True}
+        )
+        if self.reader is not self.engine:
+            # A server that dropped one pool's connections (a restart) dropped the other's
+            # too: SQLAlchemy renews the pool that saw it, and the other is renewed with it,
+            # so the first request after a restart does not fail on a connection left behind.
+            event.listen(self.engine, "handle_error", _renew_on_disconnect(self.reader))
+            event.listen(self.reader, "handle_error", _renew_on_disconnect(self.engine))
 
     @property
     def session(self) -> Session:
@@ -178,7 +192,13 @@ class Database:
         Finding out who is calling happens before any view and on every request, most of which
         never open the unit of work (see :mod:`flask_bastion.fast_reads` for what it measured).
         """
-        return statement.rows(self.engine, params)
+        return statement.rows(self.reader, params, on_disconnect=self.dispose)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (both pools on PostgreSQL)."""
+        self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
     def housekeeping(self, statement: Executable, params: dict[str, Any]) -> None:
         """Queue a write that records what this request observed (an expired session found,
@@ -230,6 +250,14 @@ class Database:
     def teardown(self, _exc: BaseException | None = None) -> None:
         """Release a unit of work that was never finished (an error before the response)."""
         self.finish(commit=False)
+
+
+def _renew_on_disconnect(other: Engine) -> Callable[[ExceptionContext], None]:
+    def renew(context: ExceptionContext) -> None:
+        if context.is_disconnect:
+            other.dispose()  # connections other threads hold are closed when returned
+
+    return renew
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

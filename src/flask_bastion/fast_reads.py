@@ -29,28 +29,41 @@ class FastRead:
         self.statement = statement
         self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 
-    def rows(self, engine: Engine, values: dict[str, Any]) -> list[Any]:
+    def rows(
+        self,
+        engine: Engine,
+        values: dict[str, Any],
+        *,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> list[Any]:
         """The rows, as named tuples converted like Core's (UTC datetimes, booleans).
 
-        On PostgreSQL it runs in autocommit: one round trip instead of BEGIN, SELECT, ROLLBACK.
+        ``engine`` is the database's reader (:attr:`flask_bastion.db.Database.reader`): on
+        PostgreSQL its connections stay in autocommit, so this is one round trip. A lost
+        connection is thrown away, then ``on_disconnect`` runs (by default the engine's pool
+        starts afresh), and the driver's error is raised.
         """
         compiled = self._compiled.get(engine.dialect)
         if compiled is None:
             compiled = self._compiled[engine.dialect] = _Compiled(self.statement, engine.dialect)
         connection = engine.raw_connection()
-        autocommit = connection.dbapi_connection if engine.dialect.name == "postgresql" else None
         try:
-            if autocommit is not None:
-                engine.dialect.set_isolation_level(autocommit, "AUTOCOMMIT")
             cursor = connection.cursor()
             try:
                 cursor.execute(compiled.sql, compiled.parameters(values))
                 return [compiled.convert(raw) for raw in cursor.fetchall()]
+            except engine.dialect.loaded_dbapi.Error as error:
+                if engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor):
+                    # What SQLAlchemy's own execution does on a lost connection, which this
+                    # path skips: a server that dropped one connection (a restart) dropped
+                    # every pooled one, so the pool starts afresh instead of failing a
+                    # request for each. Connections other threads hold close when returned.
+                    connection.invalidate(error)
+                    (on_disconnect or engine.dispose)()
+                raise
             finally:
                 cursor.close()
         finally:
-            if autocommit is not None:
-                engine.dialect.reset_isolation_level(autocommit)
             connection.close()
 
 

@@ -85,7 +85,7 @@ class Server:
         return time.perf_counter() - started
 
     def dispose(self, app: Flask) -> None:
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
 
     @contextmanager
     def running(self) -> Iterator[str]:

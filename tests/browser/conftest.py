@@ -214,7 +214,7 @@ def live(
         live = LiveApp(app, port)
         late.target = live.record
         yield live
-        app.extensions["bastion"].db.engine.dispose()
+        app.extensions["bastion"].db.dispose()
 
 
 @dataclass
