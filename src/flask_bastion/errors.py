@@ -403,10 +403,17 @@ _HTTP_DETAILS = {
 DEFAULT_CHALLENGE = 'Bearer realm="api"'
 
 
-def add_challenge(response: Response) -> Response:
-    """Give a 401 (ours, werkzeug's, an HTML page's) a ``WWW-Authenticate`` challenge."""
-    if response.status_code == 401:
+def add_challenge(response: Response, present: set[str] | None = None) -> Response:
+    """Give a 401 (ours, werkzeug's, an HTML page's) a ``WWW-Authenticate`` challenge.
+
+    ``present``: the lower-cased header names of the response, when the caller has them.
+    """
+    if response.status_code != 401:
+        return response
+    if present is None:
         response.headers.setdefault("WWW-Authenticate", DEFAULT_CHALLENGE)
+    elif "www-authenticate" not in present:
+        response.headers.add("WWW-Authenticate", DEFAULT_CHALLENGE)
     return response
 
 

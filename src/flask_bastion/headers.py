@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Response
 
 from .config import Settings
@@ -16,6 +18,32 @@ def has_header(response: Response, name: str) -> bool:
     for every absent name, which costs more than looking through a response's few headers."""
     wanted = name.lower()
     return any(key.lower() == wanted for key, _value in response.headers)
+
+
+def header_names(response: Response) -> set[str]:
+    """The lower-cased names ``response`` carries: one pass over its headers, which every rule
+    that adds a header only when absent then shares (instead of a scan of its own each)."""
+    return {name.lower() for name, _value in response.headers}
+
+
+Header = tuple[str, str, str]  # name, name lower-cased, value
+
+
+@dataclass(frozen=True)
+class SecurityHeaders:
+    """:func:`security_headers` worked out once per app, for pages and for everything else:
+    the values depend on the settings alone, and an answer only picks its set."""
+
+    page: tuple[Header, ...]
+    other: tuple[Header, ...]
+
+    @classmethod
+    def of(cls, settings: Settings) -> SecurityHeaders:
+        def entries(mimetype: str) -> tuple[Header, ...]:
+            found = security_headers(settings, mimetype).items()
+            return tuple((name, name.lower(), value) for name, value in found)
+
+        return cls(page=entries("text/html"), other=entries(""))
 
 
 def security_headers(settings: Settings, mimetype: str) -> dict[str, str]:
@@ -42,13 +70,21 @@ def security_headers(settings: Settings, mimetype: str) -> dict[str, str]:
     return headers
 
 
-def apply_security_headers(response: Response, settings: Settings) -> Response:
-    """Add each security header the response does not carry yet (a view's own value wins)."""
-    # One pass over the names already set: werkzeug's setdefault scans the header list up to
-    # three times and raises a KeyError for each header it adds (30 us a request here).
-    present = {name.lower() for name, _value in response.headers}
-    for name, value in security_headers(settings, response.mimetype or "").items():
-        if name.lower() not in present:
+def apply_security_headers(
+    response: Response,
+    settings: Settings | SecurityHeaders,
+    present: set[str] | None = None,
+) -> Response:
+    """Add each security header the response does not carry yet (a view's own value wins).
+
+    ``present`` is :func:`header_names` of the response, when the caller has it already.
+    """
+    found = SecurityHeaders.of(settings) if isinstance(settings, Settings) else settings
+    present = header_names(response) if present is None else present
+    # werkzeug's setdefault scans the header list up to three times and raises a KeyError
+    # for each header it adds (30 us a request here): one pass, then plain appends.
+    for name, lowered, value in found.page if response.mimetype == "text/html" else found.other:
+        if lowered not in present:
             response.headers.add(name, value)
     return response
 
@@ -60,14 +96,17 @@ def no_store(response: Response) -> Response:
     return response
 
 
-def apply_cache_policy(response: Response, path: str, settings: Settings) -> Response:
+def apply_cache_policy(
+    response: Response, path: str, settings: Settings, present: set[str] | None = None
+) -> Response:
     """API answers and errors are private by default: ``no-store`` unless the view chose.
 
     A view that sets ``Cache-Control`` itself (the JWKS, the docs' assets) keeps its choice.
     """
-    if has_header(response, "Cache-Control"):
+    if "cache-control" in (header_names(response) if present is None else present):
         return response
     is_api = path == settings.api_prefix or path.startswith(settings.api_prefix + "/")
     if is_api or response.mimetype == "application/problem+json":
-        no_store(response)
+        response.headers.add("Cache-Control", "no-store")
+        response.headers.set("Pragma", "no-cache")  # for HTTP/1.0 caches, as no_store does
     return response

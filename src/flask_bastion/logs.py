@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import uuid
 from typing import Any
 
 from flask import g, has_request_context, request
@@ -18,7 +18,9 @@ def request_id_from(header: str | None) -> str:
     """Keep a well-formed incoming X-Request-ID (from nginx, say), else mint one."""
     if header and _REQUEST_ID.match(header):
         return header
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, the form of a uuid4's hex without building a UUID
+    # object around them (a fifth of the cost, on every request).
+    return os.urandom(16).hex()
 
 
 class JsonFormatter(logging.Formatter):

@@ -12,6 +12,7 @@ from flask import current_app
 
 from .config import Settings
 from .db import Database
+from .headers import SecurityHeaders
 from .ratelimit import RateLimits
 from .security.passwords import Passwords
 from .security.second_factor import MfaKeys
@@ -35,6 +36,7 @@ class BastionState:
     mfa_keys: MfaKeys
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
+    security_headers: SecurityHeaders | None = None  # set by init_app, from the settings
 
 
 def current_bastion() -> BastionState:
