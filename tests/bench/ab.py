@@ -1,6 +1,9 @@
-"""Two checkouts of newsroom served side by side and measured in turns, on SQLite.
+"""Two checkouts of newsroom served side by side and measured in turns.
 
-    python -m tests.bench.ab OTHER_CHECKOUT [--rounds 3] [--seconds 3]
+    python -m tests.bench.ab OTHER_CHECKOUT [--rounds 3] [--seconds 3] [--postgres]
+
+On SQLite by default; with ``--postgres`` each side gets a database of its own on the server
+``DATABASE_URL`` names (created for the run and dropped after it).
 
 ``make bench`` quotes each figure as a ratio to a floor measured in the same run, and that is the
 right test of a target. It is the wrong test of a change that makes the floor itself cheaper: every
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from tests.bench import wrk
 from tests.bench.client import Api
+from tests.bench.run import fresh_database
 from tests.bench.server import bare_flask
 from tests.servers import ROOT, free_port, production_env, wait_until_up
 
@@ -43,12 +47,14 @@ ENDPOINTS = [
 class Side:
     """One checkout, migrated, seeded and served, with a signed-in cookie and access token."""
 
-    def __init__(self, name: str, root: Path, workdir: Path, articles: int, redis: str) -> None:
+    def __init__(
+        self, name: str, root: Path, database_url: str, articles: int, redis: str, log_dir: Path
+    ) -> None:
         self.name, self.root = name, root
         self.port = free_port()
-        self.env = production_env(f"sqlite:///{workdir}/{name}.db", self.port)
+        self.env = production_env(database_url, self.port)
         self.env.update(REDIS_URL=redis, RATELIMIT_PREFIX=f"ab-{secrets.token_hex(6)}")
-        self.log = workdir / f"{name}.log"
+        self.log = log_dir / f"{name}.log"
         newsroom = str(root / ".venv/bin/newsroom")
         self.command = [newsroom, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         self.command += ["--workers", "2", "--threads", "4"]
@@ -103,14 +109,25 @@ def main() -> None:
     parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="each side on its own database of DATABASE_URL"
+    )
     args = parser.parse_args()
     load = wrk.Load(duration=args.seconds, warmup=1.0)
     endpoints = [e for e in ENDPOINTS if not args.only or e[0] in args.only]
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)
+        backend = "postgresql" if args.postgres else "sqlite"
         sides = [
-            Side("this", ROOT, workdir, args.articles, args.redis),
-            Side("other", args.other.resolve(), workdir, args.articles, args.redis),
+            Side(
+                name,
+                root,
+                stack.enter_context(fresh_database(backend, workdir)),
+                args.articles,
+                args.redis,
+                workdir,
+            )
+            for name, root in (("this", ROOT), ("other", args.other.resolve()))
         ]
         for side in sides:
             stack.enter_context(side.serving())
