@@ -17,6 +17,8 @@ import pytest
 import requests
 
 import flask_bastion
+from flask_bastion.db import make_engine
+from newsroom import migrate
 from tests.conftest import REDIS_URL, fresh_database
 from tests.servers import NEWSROOM, ROOT, free_port, production_env, wait_until_up
 
@@ -37,6 +39,51 @@ def test_the_supervisor_and_the_metrics_listener_import_nothing_of_the_app() -> 
     assert not {m for m in loaded if m.split(".")[0] in APP_ONLY}
     assert not {m for m in loaded if m.startswith("newsroom.")} - {"newsroom.serving"}
     assert not {m for m in loaded if m.startswith("flask_bastion.")} - {"flask_bastion.exposition"}
+
+
+# What a worker imports only when a request needs it (docs/benchmark.md gives each one's MiB):
+# Alembic (the commands), py_webauthn (passkey ceremonies), segno (a TOTP setup's QR code),
+# cryptography and PyJWT (access tokens, signing keys, TOTP secrets).
+ON_DEMAND = ("alembic", "mako", "webauthn", "segno", "cryptography", "jwt")
+
+_BROWSER_WORKER = """
+import sys
+from newsroom import create_app
+client = create_app().test_client()
+client.get("/api/auth/session")  # the XSRF-TOKEN cookie
+xsrf = {"X-XSRF-TOKEN": client.get_cookie("XSRF-TOKEN").value}
+account = {"email": "ada@example.com", "username": "ada", "password": "a-long-test-passphrase"}
+assert client.post("/api/auth/register", json=account, headers=xsrf).status_code == 201
+assert client.get("/api/auth/session").json["user"]["username"] == "ada"
+for path in ("/api/health", "/healthz", "/readyz", "/api/articles"):
+    assert client.get(path).status_code == 200, path
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_a_worker_serving_browsers_loads_no_token_passkey_or_migration_library(
+    tmp_path: Path,
+) -> None:
+    # A cookie sign-up, the probes, the session and a page of articles: none of them needs the
+    # libraries above, and each one imported at the top of a module again costs every worker.
+    database_url = f"sqlite:///{tmp_path}/worker.db"
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)  # here, as `newsroom serve` does before its workers start
+    finally:
+        engine.dispose()
+    result = subprocess.run(
+        [sys.executable, "-c", _BROWSER_WORKER],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=production_env(database_url, free_port()),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = set(result.stdout.split())
+    assert "newsroom.factory" in loaded and "sqlalchemy" in loaded  # the app did load
+    assert sorted(m for m in loaded if m.split(".")[0] in ON_DEMAND) == []
 
 
 def test_every_public_name_of_the_library_loads_from_the_module_it_is_listed_with() -> None:

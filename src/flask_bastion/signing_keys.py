@@ -16,13 +16,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import jwt
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, Table, insert, select, update
 
 from .audit import AuditEvent, record
@@ -30,6 +25,15 @@ from .models import SigningKey
 from .security import access_tokens
 from .security.access_tokens import ALGORITHM
 from .security.signing import derive_keys
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+# cryptography (9 MiB in every process) and PyJWT are imported where keys are made, opened or
+# used: a worker that only serves browsers (cookie sessions) never touches a signing key.
 
 _keys = cast(Table, SigningKey.__table__)
 _ENVELOPE = "v1."
@@ -49,6 +53,8 @@ class LoadedKey:
     retired_at: datetime | None
 
     def jwk(self) -> dict[str, str]:
+        from cryptography.hazmat.primitives import serialization
+
         raw = self.public_key.public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
@@ -71,6 +77,9 @@ class _Cache:
 
 def seal(private_key: Ed25519PrivateKey, kid: str, wrapping_key: bytes) -> str:
     """Encrypt a private key for storage; the kid is bound in, so rows cannot be swapped."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -83,6 +92,11 @@ def seal(private_key: Ed25519PrivateKey, kid: str, wrapping_key: bytes) -> str:
 
 def unseal(stored: str, kid: str, wrapping_keys: Sequence[bytes]) -> Ed25519PrivateKey | None:
     """The private key, or None when no current or fallback secret opens it."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     if not stored.startswith(_ENVELOPE):
         return None
     blob = base64.urlsafe_b64decode(stored.removeprefix(_ENVELOPE))
@@ -203,6 +217,8 @@ class KeyStore:
 
     def create(self, now: datetime) -> LoadedKey:
         """Add a key (used when none can sign, e.g. on a fresh database)."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         private_key = Ed25519PrivateKey.generate()
         kid = self._insert(private_key, now)
         record(AuditEvent.SIGNING_KEY_CREATED, ip=None, kid=kid)
@@ -211,6 +227,8 @@ class KeyStore:
 
     def rotate(self, now: datetime) -> LoadedKey:
         """Make a new current key; the old ones stop signing once the new one is published."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         private_key = Ed25519PrivateKey.generate()
         switch_at = now + self.cache_ttl
         with self.engine.begin() as conn:
@@ -225,6 +243,8 @@ class KeyStore:
         return LoadedKey(kid, private_key.public_key(), private_key, now, None)
 
     def _insert(self, private_key: Ed25519PrivateKey, now: datetime, conn: Any = None) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         kid = secrets.token_urlsafe(12)
         public_pem = private_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -245,6 +265,9 @@ class KeyStore:
         return kid
 
     def _load(self) -> tuple[LoadedKey, ...]:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(_keys)
@@ -270,6 +293,8 @@ class KeyStore:
 
 def fingerprint(key: LoadedKey) -> str:
     """A short, shareable digest of a public key (for the CLI's listing)."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = key.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -335,6 +360,8 @@ class AccessTokens:
         return claims
 
     def _remember(self, token: str, claims: access_tokens.AccessClaims) -> None:
+        import jwt  # loaded already: the token was just verified
+
         kid = jwt.get_unverified_header(token)["kid"]
         with self._lock:
             while len(self._memo) >= self.memo_size:  # oldest first: dicts keep insertion order

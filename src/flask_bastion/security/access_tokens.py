@@ -10,12 +10,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidToken
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+# PyJWT, and the cryptography it loads (9 MiB in every process), are imported by the functions
+# that sign or verify: a worker serving only browsers, whose sessions are cookies, never does.
 
 # Exactly one algorithm: a verifier that lets the token pick its algorithm can be fooled
 # into "none" or into HMAC keyed with our public key.
@@ -62,6 +68,8 @@ def issue(
     now: datetime,
 ) -> str:
     """Sign an access token for ``subject`` (a stable user id) in session ``session_id``."""
+    import jwt
+
     issued_at = int(now.timestamp())
     claims = {
         "iss": issuer,
@@ -93,6 +101,8 @@ def verify(
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken()
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
         if header.get("typ") != JWT_TYPE or header.get("alg") != ALGORITHM:

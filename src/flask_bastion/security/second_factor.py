@@ -13,11 +13,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from .signing import Signer, derive_keys
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 # The TOTP parameters every authenticator app supports: 6 digits, 30-second steps, SHA-1.
 TOTP_DIGITS = 6
@@ -47,7 +51,7 @@ class MfaKeys:
     dump alone does not give anyone the codes; the fallbacks still decrypt across a rotation.
     """
 
-    box: MultiFernet
+    fernet_keys: tuple[bytes, ...]
     recovery: Signer
 
     @classmethod
@@ -55,8 +59,16 @@ class MfaKeys:
         keys = derive_keys(secret_keys, TOTP_SECRET_PURPOSE)
         if not keys:
             raise ValueError("no secret key to derive from")
-        box = MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
-        return cls(box, Signer.for_purpose(secret_keys, RECOVERY_HASH_PURPOSE))
+        fernet_keys = tuple(base64.urlsafe_b64encode(key) for key in keys)
+        return cls(fernet_keys, Signer.for_purpose(secret_keys, RECOVERY_HASH_PURPOSE))
+
+    @cached_property
+    def box(self) -> MultiFernet:
+        # Built on first use: cryptography (9 MiB) loads only in a process that reads or
+        # writes a TOTP secret, not in every worker at start-up.
+        from cryptography.fernet import Fernet, MultiFernet
+
+        return MultiFernet([Fernet(key) for key in self.fernet_keys])
 
     def seal(self, secret: str) -> str:
         return self.box.encrypt(secret.encode()).decode()
@@ -64,6 +76,8 @@ class MfaKeys:
     def open(self, sealed: str) -> str | None:
         """The TOTP secret, or None when no key we hold sealed it (the secret key was replaced
         without a fallback): the credential is then unusable, never a crash."""
+        from cryptography.fernet import InvalidToken
+
         try:
             return self.box.decrypt(sealed.encode()).decode()
         except InvalidToken:
