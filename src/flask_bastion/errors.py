@@ -12,6 +12,8 @@ from flask import Flask, Response, g, json
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .headers import header_names
+
 log = logging.getLogger("flask_bastion.errors")
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -410,9 +412,7 @@ def add_challenge(response: Response, present: set[str] | None = None) -> Respon
     """
     if response.status_code != 401:
         return response
-    if present is None:
-        response.headers.setdefault("WWW-Authenticate", DEFAULT_CHALLENGE)
-    elif "www-authenticate" not in present:
+    if "www-authenticate" not in (header_names(response) if present is None else present):
         response.headers.add("WWW-Authenticate", DEFAULT_CHALLENGE)
     return response
 

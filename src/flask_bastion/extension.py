@@ -229,7 +229,7 @@ def _finish_response(response: Response) -> Response:
     apply_cors_headers(request, response, state.settings, present)
     apply_cache_policy(response, request.path, state.settings, present)
     add_challenge(response, present)
-    apply_security_headers(response, state.security_headers or state.settings, present)
+    apply_security_headers(response, state.security_headers, present)
     if "x-request-id" in present:
         response.headers.set("X-Request-ID", g.get("request_id", ""))
     else:

@@ -13,13 +13,6 @@ from .config import Settings
 NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-def has_header(response: Response, name: str) -> bool:
-    """Whether ``response`` carries ``name``; werkzeug's ``in`` raises and catches a KeyError
-    for every absent name, which costs more than looking through a response's few headers."""
-    wanted = name.lower()
-    return any(key.lower() == wanted for key, _value in response.headers)
-
-
 def header_names(response: Response) -> set[str]:
     """The lower-cased names ``response`` carries: one pass over its headers, which every rule
     that adds a header only when absent then shares (instead of a scan of its own each)."""
@@ -71,19 +64,16 @@ def security_headers(settings: Settings, mimetype: str) -> dict[str, str]:
 
 
 def apply_security_headers(
-    response: Response,
-    settings: Settings | SecurityHeaders,
-    present: set[str] | None = None,
+    response: Response, headers: SecurityHeaders, present: set[str] | None = None
 ) -> Response:
     """Add each security header the response does not carry yet (a view's own value wins).
 
     ``present`` is :func:`header_names` of the response, when the caller has it already.
     """
-    found = SecurityHeaders.of(settings) if isinstance(settings, Settings) else settings
     present = header_names(response) if present is None else present
     # werkzeug's setdefault scans the header list up to three times and raises a KeyError
     # for each header it adds (30 us a request here): one pass, then plain appends.
-    for name, lowered, value in found.page if response.mimetype == "text/html" else found.other:
+    for name, lowered, value in headers.page if response.mimetype == "text/html" else headers.other:
         if lowered not in present:
             response.headers.add(name, value)
     return response
@@ -107,6 +97,5 @@ def apply_cache_policy(
         return response
     is_api = path == settings.api_prefix or path.startswith(settings.api_prefix + "/")
     if is_api or response.mimetype == "application/problem+json":
-        response.headers.add("Cache-Control", "no-store")
-        response.headers.set("Pragma", "no-cache")  # for HTTP/1.0 caches, as no_store does
+        no_store(response)
     return response

@@ -34,9 +34,9 @@ class BastionState:
     code_signer: Signer
     device_signer: Signer  # the known-device cookie (security/devices.py)
     mfa_keys: MfaKeys
+    security_headers: SecurityHeaders  # worked out once from the settings
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
-    security_headers: SecurityHeaders | None = None  # set by init_app, from the settings
 
 
 def current_bastion() -> BastionState:
