@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Request, Response
 
 from .config import Settings
-from .headers import header_names
 
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
 # The request headers our API reads; the CSRF header names come from the settings.
@@ -29,7 +28,11 @@ def allowed_headers(settings: Settings) -> str:
 
 def allowed_origin(request: Request, settings: Settings) -> str | None:
     """The request's Origin when it is exactly one we allow; never ``null`` or a look-alike."""
-    origin = request.headers.get("Origin")
+    return allowed(request.headers.get("Origin"), settings)
+
+
+def allowed(origin: str | None, settings: Settings) -> str | None:
+    """``origin`` (an Origin header's value) when it is exactly one we allow, else None."""
     # Exact string match of scheme, host and port, as browsers send them: no prefix, suffix or
     # pattern matching, so "https://app.example.com.evil.io" and "null" are never ours.
     if not origin or origin in ("null", "*"):  # development allows them in config, never here
@@ -50,18 +53,14 @@ def preflight(request: Request, settings: Settings) -> Response | None:
     return response
 
 
-def apply_cors_headers(
-    request: Request, response: Response, settings: Settings, present: set[str] | None = None
-) -> Response:
-    """``present``: :func:`~flask_bastion.headers.header_names` of the response, if known."""
-    # Responses differ by Origin, so caches must key on it.
-    if "vary" in (header_names(response) if present is None else present):
-        response.vary.add("Origin")
-    else:  # the usual case, without parsing and rewriting an empty header set (8 us a request)
-        response.headers.add("Vary", "Origin")
-    origin = allowed_origin(request, settings)
-    if origin is not None:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-    return response
+def response_headers(origin: str | None, settings: Settings) -> list[tuple[str, str]]:
+    """The CORS headers of an answer to a request from ``origin`` (its Origin header's value):
+    none unless that origin is allowed. ``Vary: Origin`` is the caller's, on every answer
+    (:class:`~flask_bastion.headers.SharedHeaders`)."""
+    if allowed(origin, settings) is None:
+        return []
+    return [
+        ("Access-Control-Allow-Origin", str(origin)),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+    ]

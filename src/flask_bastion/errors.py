@@ -12,8 +12,6 @@ from flask import Flask, Response, g, json
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .headers import header_names
-
 log = logging.getLogger("flask_bastion.errors")
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -400,21 +398,10 @@ _HTTP_DETAILS = {
 
 
 # The challenge of a 401 that names no scheme of its own (a missing or ended session, wrong
-# credentials). RFC 9110 requires one on every 401; Bearer, because the API takes bearer tokens,
-# and browsers show their password dialog only for schemes they know (Basic, Digest, ...).
+# credentials), added by flask_bastion.headers.SharedHeaders. RFC 9110 requires one on every
+# 401; Bearer, because the API takes bearer tokens, and browsers show their password dialog
+# only for schemes they know (Basic, Digest, ...).
 DEFAULT_CHALLENGE = 'Bearer realm="api"'
-
-
-def add_challenge(response: Response, present: set[str] | None = None) -> Response:
-    """Give a 401 (ours, werkzeug's, an HTML page's) a ``WWW-Authenticate`` challenge.
-
-    ``present``: the lower-cased header names of the response, when the caller has them.
-    """
-    if response.status_code != 401:
-        return response
-    if "www-authenticate" not in (header_names(response) if present is None else present):
-        response.headers.add("WWW-Authenticate", DEFAULT_CHALLENGE)
-    return response
 
 
 def failed_request_error() -> BaseException | None:

@@ -12,7 +12,7 @@ from .access import current_principal, is_bearer_request
 from .audit import AuditEvent
 from .audit import record as audit
 from .config import Settings, load_settings
-from .cors import apply_cors_headers, preflight
+from .cors import preflight
 from .db import Database
 from .errors import (
     BearerNotAccepted,
@@ -20,12 +20,11 @@ from .errors import (
     DevelopmentServer,
     RateLimited,
     UntrustedHost,
-    add_challenge,
     failed_request_error,
     keeps_writes,
     register_error_handlers,
 )
-from .headers import SecurityHeaders, apply_cache_policy, apply_security_headers, header_names
+from .headers import REQUEST_ID_KEY, SharedHeaders
 from .logs import request_id_from
 from .mail.viewer import bp as mail_bp
 from .ratelimit import RateLimits
@@ -99,7 +98,6 @@ class Bastion:
                 lifetime=settings.access_token_lifetime,
             ),
             trusted_origins=frozenset({settings.public_origin, *settings.cors_origins}),
-            security_headers=SecurityHeaders.of(settings),
         )
         state.limits.on_refusal = _record_refusal
         common_passwords(settings.common_passwords)  # load the list at start-up, not mid-request
@@ -111,6 +109,7 @@ class Bastion:
         app.before_request(_start_request)
         app.after_request(_finish_response)
         app.teardown_appcontext(_end_unfinished_work)
+        app.wsgi_app = SharedHeaders(app.wsgi_app, settings)  # type: ignore[method-assign]
 
         app.register_blueprint(auth_bp, url_prefix=settings.url_prefix)
         app.register_blueprint(devices_bp, url_prefix=settings.url_prefix)
@@ -152,7 +151,8 @@ def _is_development_server() -> bool:
 
 def _start_request() -> Response | None:
     state = current_bastion()
-    g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+    request_id = request.environ.get(REQUEST_ID_KEY)  # SharedHeaders's, which the answer carries
+    g.request_id = request_id or request_id_from(request.headers.get("X-Request-ID"))
     if not state.settings.development and _is_development_server():
         raise DevelopmentServer()
     if isinstance(request.routing_exception, SecurityError):  # a Host outside TRUSTED_HOSTS
@@ -208,7 +208,8 @@ def _enforce_csrf(state: BastionState) -> None:
 
 
 def _finish_response(response: Response) -> Response:
-    """Commit the request's unit of work, then write its cookies and the shared headers.
+    """Commit the request's unit of work, then write its cookies (the headers every answer
+    shares come after every hook: :class:`~flask_bastion.headers.SharedHeaders`).
 
     The commit comes first: if it fails, this raises, Flask renders the 500 instead, and no
     cookie of a sign-in that did not happen is set. The request's security events are written
@@ -223,17 +224,6 @@ def _finish_response(response: Response) -> Response:
     browser.write_cookies(response, state.settings, cookies)
     if signed_out:
         browser.clear_site_data(response)
-    # Every rule below adds its header only where the view set none: they share one look at
-    # the names present, and none of them adds a name another one checks.
-    present = header_names(response)
-    apply_cors_headers(request, response, state.settings, present)
-    apply_cache_policy(response, request.path, state.settings, present)
-    add_challenge(response, present)
-    apply_security_headers(response, state.security_headers, present)
-    if "x-request-id" in present:
-        response.headers.set("X-Request-ID", g.get("request_id", ""))
-    else:
-        response.headers.add("X-Request-ID", g.get("request_id", ""))
     return response
 
 

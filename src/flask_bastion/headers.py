@@ -1,22 +1,31 @@
-"""Security headers on every response; the one place each header's value is decided."""
+"""Security headers on every response; the one place each header's value is decided.
+
+:class:`SharedHeaders` adds the headers every answer of the app carries (security, CORS, cache
+policy, the 401 challenge, the request id) as the app starts its response.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from flask import Response
 
+from . import cors
 from .config import Settings
+from .errors import DEFAULT_CHALLENGE
+from .logs import request_id_from
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Where SharedHeaders leaves the request's id for the app (``g.request_id``, logs, problems).
+REQUEST_ID_KEY = "bastion.request_id"
 
 # What an answer that is not a page (JSON, problem+json, scripts, images) may load or run:
 # nothing. It is never a document, so a browser that renders one anyway gets no capability.
 NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'"
-
-
-def header_names(response: Response) -> set[str]:
-    """The lower-cased names ``response`` carries: one pass over its headers, which every rule
-    that adds a header only when absent then shares (instead of a scan of its own each)."""
-    return {name.lower() for name, _value in response.headers}
 
 
 Header = tuple[str, str, str]  # name, name lower-cased, value
@@ -63,39 +72,87 @@ def security_headers(settings: Settings, mimetype: str) -> dict[str, str]:
     return headers
 
 
-def apply_security_headers(
-    response: Response, headers: SecurityHeaders, present: set[str] | None = None
-) -> Response:
-    """Add each security header the response does not carry yet (a view's own value wins).
-
-    ``present`` is :func:`header_names` of the response, when the caller has it already.
-    """
-    present = header_names(response) if present is None else present
-    # werkzeug's setdefault scans the header list up to three times and raises a KeyError
-    # for each header it adds (30 us a request here): one pass, then plain appends.
-    for name, lowered, value in headers.page if response.mimetype == "text/html" else headers.other:
-        if lowered not in present:
-            response.headers.add(name, value)
-    return response
+# Auth responses carry personal data and tokens: no cache may keep them.
+NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 
 
 def no_store(response: Response) -> Response:
-    """Auth responses carry personal data and tokens: no cache may keep them."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
+    """An ``after_request`` hook: this blueprint's answers are never kept (:data:`NO_STORE`)."""
+    for name, value in NO_STORE:
+        response.headers[name] = value
     return response
 
 
-def apply_cache_policy(
-    response: Response, path: str, settings: Settings, present: set[str] | None = None
-) -> Response:
-    """API answers and errors are private by default: ``no-store`` unless the view chose.
+class SharedHeaders:
+    """WSGI middleware (``app.wsgi_app``): every answer of the app gets its shared headers.
 
-    A view that sets ``Cache-Control`` itself (the JWKS, the docs' assets) keeps its choice.
+    They are added to the raw header list as the app starts its response, after every
+    ``after_request`` hook, so a header a view or hook set wins (a docs page's own CSP, a JWKS's
+    cache lifetime). One pass over the names present serves every rule, and nothing is parsed or
+    re-validated: werkzeug's ``Headers`` checks each value it is given (about 1 us a header),
+    while every value here is a constant, a configured origin or a checked request id.
     """
-    if "cache-control" in (header_names(response) if present is None else present):
-        return response
-    is_api = path == settings.api_prefix or path.startswith(settings.api_prefix + "/")
-    if is_api or response.mimetype == "application/problem+json":
-        no_store(response)
-    return response
+
+    def __init__(self, wsgi_app: WSGIApplication, settings: Settings) -> None:
+        self.wsgi_app = wsgi_app
+        self.settings = settings
+        self.security = SecurityHeaders.of(settings)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request_id = environ[REQUEST_ID_KEY] = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            self.add(environ, status, headers, request_id)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+    def add(
+        self,
+        environ: WSGIEnvironment,
+        status: str,
+        headers: list[tuple[str, str]],
+        request_id: str,
+    ) -> None:
+        """Add the shared headers to ``headers``, an answer's header list, in place."""
+        present: dict[str, int] = {}  # lower-cased name: where it first occurs
+        for index, (name, _value) in enumerate(headers):
+            present.setdefault(name.lower(), index)
+        content_type = headers[present["content-type"]][1] if "content-type" in present else ""
+        mimetype = content_type.partition(";")[0].strip().lower()
+
+        # Answers differ by Origin, so caches must key on it.
+        if "vary" in present:
+            index = present["vary"]
+            name, value = headers[index]
+            tokens = {token.strip().lower() for token in value.split(",")}
+            if not tokens & {"origin", "*"}:
+                headers[index] = (name, f"{value}, Origin" if value.strip() else "Origin")
+        else:
+            headers.append(("Vary", "Origin"))
+        # Ours, not a view's: an allowed origin's CORS headers replace any the app set.
+        allowed = cors.response_headers(environ.get("HTTP_ORIGIN"), self.settings)
+        if allowed:
+            names = {name.lower() for name, _value in allowed}
+            headers[:] = [header for header in headers if header[0].lower() not in names]
+            headers.extend(allowed)
+
+        if "cache-control" not in present and (
+            self._is_api(environ) or mimetype == "application/problem+json"
+        ):
+            headers.extend(NO_STORE)  # API answers and errors are private unless the view chose
+        if status.startswith("401") and "www-authenticate" not in present:
+            headers.append(("WWW-Authenticate", DEFAULT_CHALLENGE))  # RFC 9110: every 401 has one
+        for name, lowered, value in (
+            self.security.page if mimetype == "text/html" else self.security.other
+        ):
+            if lowered not in present:  # a view's own value wins
+                headers.append((name, value))
+        if "x-request-id" in present:  # the request's id, whatever a view set
+            headers[:] = [header for header in headers if header[0].lower() != "x-request-id"]
+        headers.append(("X-Request-ID", request_id))
+
+    def _is_api(self, environ: WSGIEnvironment) -> bool:
+        prefix = self.settings.api_prefix
+        path = "/" + str(environ.get("PATH_INFO", "")).lstrip("/")  # as ``request.path`` reads
+        return path == prefix or path.startswith(prefix + "/")

@@ -12,7 +12,6 @@ from flask import current_app
 
 from .config import Settings
 from .db import Database
-from .headers import SecurityHeaders
 from .ratelimit import RateLimits
 from .security.passwords import Passwords
 from .security.second_factor import MfaKeys
@@ -34,7 +33,6 @@ class BastionState:
     code_signer: Signer
     device_signer: Signer  # the known-device cookie (security/devices.py)
     mfa_keys: MfaKeys
-    security_headers: SecurityHeaders  # worked out once from the settings
     spec: dict[str, Any] | None = None
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
 
