@@ -264,6 +264,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SESSION = "_bastion_db_session"
 _HOUSEKEEPING = "_bastion_db_housekeeping"
 _LINK_WRITES = "_bastion_db_link_writes"
+# Where a request's unfinished work waits on ``g``: the extension's hooks skip a request with none.
+WORK_KEYS = (_SESSION, _HOUSEKEEPING)
 _READ_ONLY = "bastion_read_only"
 
 

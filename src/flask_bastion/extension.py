@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, has_request_context, request
@@ -13,6 +14,7 @@ from .audit import AuditEvent
 from .audit import record as audit
 from .config import Settings, load_settings
 from .cors import preflight
+from .db import WORK_KEYS as DB_WORK_KEYS
 from .db import Database
 from .errors import (
     BearerNotAccepted,
@@ -37,7 +39,7 @@ from .security.second_factor import MfaKeys
 from .security.signing import Signer
 from .signers import secret_keys
 from .signing_keys import AccessTokens, KeyStore
-from .state import BastionState, current_bastion
+from .state import BastionState, current_bastion, this_app, this_g, this_request
 from .transports import browser
 from .views.accounts import bp as accounts_bp
 from .views.auth import bp as auth_bp
@@ -142,28 +144,30 @@ def trusted_hosts(settings: Settings) -> list[str]:
     return sorted(hosts)
 
 
-def _is_development_server() -> bool:
+def _is_development_server(app: Flask, environ: dict[str, Any]) -> bool:
     """Flask's development server (``flask run``, ``app.run()``) or debug mode turned on after
     start-up: neither is built to face the public, and the debugger runs code it is sent."""
-    software = str(request.environ.get("SERVER_SOFTWARE", ""))
-    return current_app.debug or software.startswith("Werkzeug/")
+    software = str(environ.get("SERVER_SOFTWARE", ""))
+    return app.debug or software.startswith("Werkzeug/")
 
 
 def _start_request() -> Response | None:
-    state = current_bastion()
-    request_id = request.environ.get(REQUEST_ID_KEY)  # SharedHeaders's, which the answer carries
-    g.request_id = request_id or request_id_from(request.headers.get("X-Request-ID"))
-    if not state.settings.development and _is_development_server():
+    app, req = this_app(), this_request()
+    state: BastionState = app.extensions["bastion"]
+    request_id = req.environ.get(REQUEST_ID_KEY)  # SharedHeaders's, which the answer carries
+    g.request_id = request_id or request_id_from(req.headers.get("X-Request-ID"))
+    if not state.settings.development and _is_development_server(app, req.environ):
         raise DevelopmentServer()
-    if isinstance(request.routing_exception, SecurityError):  # a Host outside TRUSTED_HOSTS
+    if isinstance(req.routing_exception, SecurityError):  # a Host outside TRUSTED_HOSTS
         raise UntrustedHost()
-    answer = preflight(request, state.settings)
-    if answer is not None:
-        return answer
-    view = current_app.view_functions.get(request.endpoint or "")
+    if req.method == "OPTIONS":
+        answer = preflight(req, state.settings)
+        if answer is not None:
+            return answer
+    view = app.view_functions.get(req.endpoint or "")
     if browser.refuses_bearer(view) and is_bearer_request():
         raise BearerNotAccepted()
-    if request.method in UNSAFE_METHODS and request.routing_exception is None:
+    if req.method in UNSAFE_METHODS and req.routing_exception is None:
         _enforce_csrf(state)
     return None
 
@@ -215,6 +219,8 @@ def _finish_response(response: Response) -> Response:
     cookie of a sign-in that did not happen is set. The request's security events are written
     next, in their own transaction (:mod:`flask_bastion.security_events`).
     """
+    if not _left_work():
+        return response
     state = current_bastion()
     cookies = browser.take_cookies()
     signed_out = browser.take_clear_site_data()
@@ -232,10 +238,22 @@ def _end_unfinished_work(_exc: BaseException | None = None) -> None:
     app context), then write the refusals of a request that never reached
     :func:`_finish_response`: nothing of the rolled-back work rides along with them. One
     teardown for both, and for requests and commands alike; after a finished request there is
-    nothing left, and it costs two lookups."""
+    nothing left, and it costs one look."""
+    if not _left_work():
+        return
     state = current_bastion()
     state.db.teardown()
     security_events.flush(state.db.engine, committed=False)
+
+
+# Where a request's unfinished work waits on ``g``, each module's own keys: a request that left
+# none (a health check, a page, a signed-in read) has nothing to commit, flush or write.
+_WORK_KEYS = frozenset((*DB_WORK_KEYS, *security_events.WORK_KEYS, *browser.WORK_KEYS))
+
+
+def _left_work() -> bool:
+    """Whether this request (or app context) left work for the hooks: one look at ``g``."""
+    return not _WORK_KEYS.isdisjoint(vars(this_g()))
 
 
 def _record_refusal(error: RateLimited) -> None:

@@ -44,6 +44,7 @@ _COLUMNS = frozenset({"user_id", "session_id", "user_agent", "ip"})
 _NOT_DETAILS = _COLUMNS | {"event", "security"}
 
 _PENDING = "_bastion_security_events"
+WORK_KEYS = (_PENDING,)  # what the extension's hooks look for on ``g`` before they flush
 
 
 @dataclass(frozen=True)

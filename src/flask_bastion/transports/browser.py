@@ -30,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PENDING = "_bastion_cookies"
 _NEW_PRESESSION = "_bastion_new_presession"
 _CLEAR_SITE_DATA = "_bastion_clear_site_data"
+WORK_KEYS = (_PENDING, _CLEAR_SITE_DATA)  # what the extension's hooks look for on ``g``
 
 
 def issues_cookies(view: F) -> F:
