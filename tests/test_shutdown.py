@@ -29,7 +29,7 @@ EXIT_BOUND = SLOW_SECONDS + 10
 SERVE = (
     "import sys; from newsroom.serving import run; "
     "run('tests.slow_app:app', host='127.0.0.1', port=int(sys.argv[1]), "
-    "workers=int(sys.argv[2]), threads=4)"
+    "workers=int(sys.argv[2]), threads=4, graceful_timeout=int(sys.argv[3]))"
 )
 
 
@@ -49,7 +49,7 @@ def test_sigterm_lets_requests_in_flight_finish_then_exits_0(tmp_path: Path, wor
             TEST_SLOW_SECONDS=str(SLOW_SECONDS),
         )
         server = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(port), str(workers)],
+            [sys.executable, "-c", SERVE, str(port), str(workers), "30"],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -92,6 +92,68 @@ def test_sigterm_lets_requests_in_flight_finish_then_exits_0(tmp_path: Path, wor
     # New connections are refused once it has gone.
     with pytest.raises(requests.ConnectionError):
         requests.get(base + "/healthz", timeout=2)
+
+
+def test_a_request_that_outlives_the_graceful_timeout_is_cut_off_and_the_server_exits(
+    tmp_path: Path,
+) -> None:
+    # The bound on a stop: a worker still busy after the graceful timeout is killed, so a stuck
+    # request (or a worker that missed the signal) never keeps the server from exiting.
+    port, graceful = free_port(), 2
+    with fresh_database(tmp_path) as database_url:
+        env = production_env(database_url, port, TEST_SLOW_SECONDS="120")
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(port), "1", str(graceful)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        answers: list[requests.Response | BaseException] = []
+
+        def stuck_request() -> None:
+            try:
+                answers.append(requests.get(base + "/test/slow", timeout=60))
+            except requests.RequestException as error:
+                answers.append(error)
+
+        try:
+            wait_until_up(base + "/healthz", server)
+            in_flight = threading.Thread(target=stuck_request)
+            in_flight.start()
+            time.sleep(1.0)  # inside the view, for two minutes
+            server.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            server.wait(timeout=graceful + 15)
+            exited = time.monotonic() - signalled
+            in_flight.join(timeout=15)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            output = server.stdout.read().decode() if server.stdout else ""
+            if server.stdout:
+                server.stdout.close()
+    assert graceful <= exited < graceful + 15, output
+    assert "Killing worker-1 after it refused to gracefully stop" in output
+    (answer,) = answers
+    assert isinstance(answer, requests.ConnectionError), answer  # cut off, not answered
+
+
+def test_serve_refuses_a_graceful_timeout_that_would_cut_off_mail(tmp_path: Path) -> None:
+    port = free_port()
+    with fresh_database(tmp_path) as database_url:
+        refused = subprocess.run(
+            [str(NEWSROOM), "serve", "--port", str(port), "--graceful-timeout", "20"],
+            env=production_env(database_url, port),  # MAIL_TIMEOUT: its default, 20 s
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert refused.returncode == 2
+    assert "--graceful-timeout (20 s) must be more than MAIL_TIMEOUT (20 s)" in refused.stderr
 
 
 def test_newsroom_serve_with_its_threads_exits_0_on_sigterm(tmp_path: Path) -> None:

@@ -122,9 +122,23 @@ def db_upgrade(revision: str) -> None:
     show_default="127.0.0.1",
     help="Address of the metrics listener; keep it private.",
 )
+@click.option(
+    "--graceful-timeout",
+    type=click.IntRange(min=1),
+    default=lambda: int(os.environ.get("GRACEFUL_TIMEOUT", str(serving.GRACEFUL_TIMEOUT))),
+    show_default=str(serving.GRACEFUL_TIMEOUT),
+    help="Seconds a stopping worker may take to finish its requests and mail before it is"
+    " killed; more than MAIL_TIMEOUT.",
+)
 @with_appcontext
 def serve(
-    host: str, port: int, workers: int, threads: int, metrics_port: int, metrics_host: str
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    metrics_port: int,
+    metrics_host: str,
+    graceful_timeout: int,
 ) -> None:
     """Apply pending migrations, then serve with Granian (a production server)."""
     # Without Redis, rate-limit counters live in each worker's memory: N workers would each
@@ -136,6 +150,14 @@ def serve(
             " rate-limit counters and every limit is multiplied by the number of workers."
         )
     workers = workers or ((os.cpu_count() or 1) if shared_counters else 1)
+    mail_timeout = current_bastion().settings.mail_timeout
+    if graceful_timeout <= mail_timeout:
+        # A stopping worker lets its mail sender finish the message in flight (up to
+        # MAIL_TIMEOUT): killed sooner, a message the server accepted could be sent twice.
+        raise click.UsageError(
+            f"--graceful-timeout ({graceful_timeout} s) must be more than MAIL_TIMEOUT"
+            f" ({mail_timeout} s), the time a worker's mail sender may need to finish."
+        )
     migrate.upgrade(current_bastion().db.engine)
     if not admin_tasks.has_users(current_bastion().db.engine):
         # The command as typed (`.venv/bin/newsroom` under `make run`): the hint runs as is.
@@ -161,6 +183,7 @@ def serve(
             threads=threads,
             metrics_host=metrics_host,
             metrics_port=metrics_port,
+            graceful_timeout=graceful_timeout,
         )
     )
 

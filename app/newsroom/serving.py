@@ -26,10 +26,20 @@ from contextlib import contextmanager
 from typing import Any
 
 TARGET = "newsroom.wsgi:app"
+# Seconds a stopping worker gets before it is killed (gunicorn's default, and more than a mail
+# sender needs to finish its message at the default BASTION_MAIL_TIMEOUT of 20 s).
+GRACEFUL_TIMEOUT = 30
 
 
 def command(
-    *, host: str, port: int, workers: int, threads: int, metrics_host: str, metrics_port: int
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    metrics_host: str,
+    metrics_port: int,
+    graceful_timeout: int = GRACEFUL_TIMEOUT,
 ) -> list[str]:
     """The command line of this module for those arguments, with this interpreter."""
     return [
@@ -42,6 +52,7 @@ def command(
         f"--threads={threads}",
         f"--metrics-host={metrics_host}",
         f"--metrics-port={metrics_port}",
+        f"--graceful-timeout={graceful_timeout}",
     ]
 
 
@@ -53,12 +64,21 @@ def hand_over(argv: list[str]) -> None:
     os.execv(argv[0], argv)  # noqa: S606
 
 
-def run(target: str, *, host: str, port: int, workers: int, threads: int) -> None:
+def run(
+    target: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    graceful_timeout: int = GRACEFUL_TIMEOUT,
+) -> None:
     """Serve ``target`` (a ``module:app`` path) with Granian, as ``serve`` does, until stopped.
 
     On SIGTERM (or SIGINT) it stops accepting, lets the requests in flight finish, then
     returns, and the process exits 0 (tests/test_shutdown.py runs it with a slow app of its
-    own).
+    own). A worker still busy ``graceful_timeout`` seconds after the signal is killed: a stop
+    always ends, even for a request that never does or a worker that missed the signal.
     """
     from granian import Granian
     from granian.constants import Interfaces
@@ -71,6 +91,7 @@ def run(target: str, *, host: str, port: int, workers: int, threads: int) -> Non
         workers=workers,
         blocking_threads=threads,
         log_access=False,
+        workers_kill_timeout=graceful_timeout,
     ).serve(target_loader=load_stoppable)
 
 
@@ -125,9 +146,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--metrics-host", default="127.0.0.1")
     parser.add_argument("--metrics-port", type=int, default=0)
+    parser.add_argument("--graceful-timeout", type=int, default=GRACEFUL_TIMEOUT)
     args = parser.parse_args(argv)
     with metrics_listener(args.metrics_host, args.metrics_port):
-        run(TARGET, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+        run(
+            TARGET,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            threads=args.threads,
+            graceful_timeout=args.graceful_timeout,
+        )
 
 
 if __name__ == "__main__":
