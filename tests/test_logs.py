@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_bastion import audit
-from flask_bastion.logs import JsonFormatter
+from flask_bastion.logs import JsonFormatter, request_id_from
 from flask_bastion.testing import Clock
 from tests.conftest import PASSWORD, AppFactory, Auth
 
@@ -137,3 +138,22 @@ def test_a_malformed_request_id_is_replaced(client: FlaskClient, incoming: str) 
 def test_every_response_gets_a_fresh_request_id(client: FlaskClient) -> None:
     ids = {client.get("/api/test/whoami").headers["X-Request-ID"] for _ in range(3)}
     assert len(ids) == 3
+
+
+def test_a_forked_worker_mints_ids_of_its_own() -> None:
+    # Servers fork their workers after the app may have been imported (a preloading server):
+    # each child draws its own prefix, so two workers never hand out the same id.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send two ids, then leave without running the parent's cleanup
+        os.close(read)
+        os.write(write, f"{request_id_from(None)} {request_id_from(None)}".encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child_ids = pipe.read().split()
+    os.waitpid(pid, 0)
+    ours = [request_id_from(None) for _ in range(2)]
+    assert len(child_ids) == 2
+    assert {i[:16] for i in child_ids} != {i[:16] for i in ours}  # another prefix
+    assert len({*child_ids, *ours}) == 4

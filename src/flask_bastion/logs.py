@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -18,9 +19,23 @@ def request_id_from(header: str | None) -> str:
     """Keep a well-formed incoming X-Request-ID (from nginx, say), else mint one."""
     if header and _REQUEST_ID.match(header):
         return header
-    # 128 random bits as 32 hex digits, the form of a uuid4's hex without building a UUID
-    # object around them (a fifth of the cost, on every request).
-    return os.urandom(16).hex()
+    # 32 hex digits: this process's 64 random bits, then its count of ids. Unique without a
+    # system call per request: os.urandom releases the GIL, and under a threaded server every
+    # release hands it to another thread (a fifth of the health check's throughput, measured).
+    return f"{_process_prefix}{next(_minted):016x}"
+
+
+def _new_process() -> None:
+    """Draw this process's prefix, again in every forked child (a server's workers)."""
+    global _process_prefix, _minted
+    _process_prefix = os.urandom(8).hex()
+    _minted = itertools.count()
+
+
+_process_prefix = ""
+_minted = itertools.count()
+_new_process()
+os.register_at_fork(after_in_child=_new_process)
 
 
 class JsonFormatter(logging.Formatter):
