@@ -78,10 +78,12 @@ class _Compiled:
             convert = dialect.type_descriptor(bind.type).bind_processor(dialect)
             if convert is not None:
                 self.binds[name] = convert
-        self.columns = tuple(
+        columns = (
             dialect.type_descriptor(column.type).result_processor(dialect, None)
             for column in statement.selected_columns
         )
+        # Only the columns whose driver value needs converting (datetimes, booleans on SQLite).
+        self.converted = tuple((i, convert) for i, convert in enumerate(columns) if convert)
         names = compiled.positiontup if dialect.positional else None
         self.positional = tuple(names) if names is not None else None
         fields = [str(column.key) for column in statement.selected_columns]
@@ -94,7 +96,7 @@ class _Compiled:
         return tuple(values[name] for name in self.positional)
 
     def convert(self, raw: Any) -> Any:
-        return self.row(
-            convert(value) if convert is not None else value
-            for convert, value in zip(self.columns, raw, strict=True)
-        )
+        values = list(raw)
+        for index, convert in self.converted:
+            values[index] = convert(values[index])
+        return self.row(values)  # raises unless there is a value for every column
