@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, Response, request
 from flask.testing import FlaskClient
 
 from tests.conftest import PASSWORD, AppFactory, Auth
@@ -61,6 +61,26 @@ def test_every_response_carries_the_security_headers(
     response = client.open(path, method=method, json=body)
     assert_security_headers(response)
     assert "Strict-Transport-Security" not in response.headers  # PUBLIC_URL is http here
+
+
+def test_a_304_for_a_page_keeps_the_stored_page_policy(app: Flask) -> None:
+    # werkzeug sends a 304 without its Content-Type; the browser keeps the stored page and takes
+    # the 304's headers over it (RFC 9111 4.3.4), so a non-page CSP there would break the page.
+    @app.get("/test/page")
+    def page() -> Any:
+        response = Response("<p>hi</p>", mimetype="text/html")
+        response.set_etag("v1")
+        return response.make_conditional(request)
+
+    client = app.test_client()
+    first = client.get("/test/page")
+    assert first.status_code == 200
+    assert "script-src 'self'" in first.headers["Content-Security-Policy"]
+    again = client.get("/test/page", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert "Content-Security-Policy" not in again.headers  # the stored page's stands
+    assert again.headers["X-Content-Type-Options"] == "nosniff"  # the shared ones are there
+    assert again.headers["X-Frame-Options"] == "DENY"
 
 
 def test_security_headers_on_rate_limit_and_size_errors(client: FlaskClient) -> None:

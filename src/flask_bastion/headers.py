@@ -38,6 +38,10 @@ class SecurityHeaders:
 
     page: tuple[Header, ...]
     other: tuple[Header, ...]
+    # For a 304, which has no type to choose by: those the two sets share. The browser keeps
+    # the stored answer's own CSP, and updates the stored headers from the 304's (RFC 9111
+    # 4.3.4), so a page's CSP must not be replaced by the one for what is not a page.
+    revalidated: tuple[Header, ...]
 
     @classmethod
     def of(cls, settings: Settings) -> SecurityHeaders:
@@ -45,7 +49,15 @@ class SecurityHeaders:
             found = security_headers(settings, mimetype).items()
             return tuple((name, name.lower(), value) for name, value in found)
 
-        return cls(page=entries("text/html"), other=entries(""))
+        page, other = entries("text/html"), entries("")
+        shared = tuple(header for header in page if header in other)
+        return cls(page=page, other=other, revalidated=shared)
+
+    def of_answer(self, status: str, mimetype: str) -> tuple[Header, ...]:
+        """The set for an answer with this WSGI status line and (lower-cased) mimetype."""
+        if status.startswith("304"):  # werkzeug sends a 304 without its Content-Type
+            return self.revalidated
+        return self.page if mimetype == "text/html" else self.other
 
 
 def security_headers(settings: Settings, mimetype: str) -> dict[str, str]:
@@ -143,9 +155,7 @@ class SharedHeaders:
             headers.extend(NO_STORE)  # API answers and errors are private unless the view chose
         if status.startswith("401") and "www-authenticate" not in present:
             headers.append(("WWW-Authenticate", DEFAULT_CHALLENGE))  # RFC 9110: every 401 has one
-        for name, lowered, value in (
-            self.security.page if mimetype == "text/html" else self.security.other
-        ):
+        for name, lowered, value in self.security.of_answer(status, mimetype):
             if lowered not in present:  # a view's own value wins
                 headers.append((name, value))
         if "x-request-id" in present:  # the request's id, whatever a view set
