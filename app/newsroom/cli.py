@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flask_bastion import BastionError, UnsafeConfiguration, User, current_bastion, prune
 from flask_bastion.config import DEVELOPMENT_ENVS
+from flask_bastion.mail import longest_send
 
 from . import admin_tasks, keys, mail_cli, migrate, seed, serving
 from .deploy import DeployError, NginxSite, render_nginx
@@ -124,11 +125,10 @@ def db_upgrade(revision: str) -> None:
 )
 @click.option(
     "--graceful-timeout",
-    type=click.IntRange(min=1),
-    default=lambda: int(os.environ.get("GRACEFUL_TIMEOUT", str(serving.GRACEFUL_TIMEOUT))),
-    show_default=str(serving.GRACEFUL_TIMEOUT),
-    help="Seconds a stopping worker may take to finish its requests and mail before it is"
-    " killed; more than MAIL_TIMEOUT.",
+    type=click.IntRange(min=0),
+    default=lambda: int(os.environ.get("GRACEFUL_TIMEOUT", "0")),
+    show_default="0: 30, or with MAIL_URL the time one mail may take to send plus 10",
+    help="Seconds a stopping worker may take to finish its requests and mail before it is killed.",
 )
 @with_appcontext
 def serve(
@@ -150,20 +150,21 @@ def serve(
             " rate-limit counters and every limit is multiplied by the number of workers."
         )
     workers = workers or ((os.cpu_count() or 1) if shared_counters else 1)
-    mail_timeout = current_bastion().settings.mail_timeout
-    if graceful_timeout <= mail_timeout:
-        # A stopping worker lets its mail sender finish the message in flight (up to
-        # MAIL_TIMEOUT): killed sooner, a message the server accepted could be sent twice.
+    settings = current_bastion().settings
+    # A stopping worker lets its mail sender finish the message in flight: killed sooner, a
+    # message the mail server accepted but we did not record as sent would go out twice.
+    sending = longest_send(settings.mail_timeout) if settings.mail_url else 0
+    graceful_timeout = graceful_timeout or max(serving.GRACEFUL_TIMEOUT, sending + 10)
+    if graceful_timeout <= sending:
         raise click.UsageError(
-            f"--graceful-timeout ({graceful_timeout} s) must be more than MAIL_TIMEOUT"
-            f" ({mail_timeout} s), the time a worker's mail sender may need to finish."
+            f"--graceful-timeout ({graceful_timeout} s) must be more than the {sending} s one"
+            f" mail may take to send (4 x MAIL_TIMEOUT + 5), or a stop could send it twice."
         )
     migrate.upgrade(current_bastion().db.engine)
     if not admin_tasks.has_users(current_bastion().db.engine):
         # The command as typed (`.venv/bin/newsroom` under `make run`): the hint runs as is.
         command = os.path.relpath(sys.argv[0]) if os.sep in sys.argv[0] else "newsroom"
         click.echo(admin_tasks.FIRST_RUN_HINT.format(command=command), err=True)
-    settings = current_bastion().settings
     if settings.mail_url:
         click.echo("mail: each worker sends the outbox (see docs/mail.md)", err=True)
     else:

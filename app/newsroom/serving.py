@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from typing import Any
 
 TARGET = "newsroom.wsgi:app"
-# Seconds a stopping worker gets before it is killed (gunicorn's default, and more than a mail
-# sender needs to finish its message at the default BASTION_MAIL_TIMEOUT of 20 s).
+# Seconds a stopping worker gets before it is killed (gunicorn's default). `serve` gives more
+# when the workers send mail: enough to finish the message in flight (see its check).
 GRACEFUL_TIMEOUT = 30
 
 

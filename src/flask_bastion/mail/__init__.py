@@ -7,7 +7,7 @@ whole path (settings, the outbox, the sender, the commands, the development view
 from __future__ import annotations
 
 from .outbox import RenderedMail, default_context, enqueue, render, template_paths
-from .sender import MailNotConfigured, PassResult, Sender, backoff
+from .sender import MailNotConfigured, PassResult, Sender, backoff, longest_send
 from .status import OutboxStatus, outbox_status
 from .url import InvalidMailUrl, MailServer, parse_mail_url
 from .worker import MailWorker, start_sending
@@ -24,6 +24,7 @@ __all__ = [
     "backoff",
     "default_context",
     "enqueue",
+    "longest_send",
     "outbox_status",
     "parse_mail_url",
     "render",

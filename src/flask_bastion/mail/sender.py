@@ -216,8 +216,8 @@ class Sender:
 
     def _lease_left(self, started: float) -> float:
         # Stop offering messages while a slow server could still take a whole message's worth
-        # of timeouts (connect, MAIL, RCPT, DATA) before the lease ends.
-        margin = 4 * self.settings.mail_timeout + 5
+        # of timeouts before the lease ends.
+        margin = longest_send(self.settings.mail_timeout)
         return self.lease.total_seconds() - (time.monotonic() - started) - margin
 
     def _mark_sent(self, message: OutboxMessage) -> None:
@@ -287,3 +287,9 @@ class Sender:
                 execution_options={"synchronize_session": False},
             )
             return rowcount(done) == 1
+
+
+def longest_send(mail_timeout: int) -> int:
+    """Seconds one message may take on a slow server: connect, MAIL, RCPT and DATA may each take
+    ``mail_timeout`` (``BASTION_MAIL_TIMEOUT`` bounds each step, not the message), plus 5."""
+    return 4 * mail_timeout + 5
