@@ -57,10 +57,11 @@ def response_headers(origin: str | None, settings: Settings) -> list[tuple[str, 
     """The CORS headers of an answer to a request from ``origin`` (its Origin header's value):
     none unless that origin is allowed. ``Vary: Origin`` is the caller's, on every answer
     (:class:`~flask_bastion.headers.SharedHeaders`)."""
-    if allowed(origin, settings) is None:
+    ours = allowed(origin, settings)
+    if ours is None:
         return []
     return [
-        ("Access-Control-Allow-Origin", str(origin)),
+        ("Access-Control-Allow-Origin", ours),
         ("Access-Control-Allow-Credentials", "true"),
         ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
     ]

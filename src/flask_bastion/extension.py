@@ -160,10 +160,9 @@ def _start_request() -> Response | None:
         raise DevelopmentServer()
     if isinstance(req.routing_exception, SecurityError):  # a Host outside TRUSTED_HOSTS
         raise UntrustedHost()
-    if req.method == "OPTIONS":
-        answer = preflight(req, state.settings)
-        if answer is not None:
-            return answer
+    answer = preflight(req, state.settings)
+    if answer is not None:
+        return answer
     view = app.view_functions.get(req.endpoint or "")
     if browser.refuses_bearer(view) and is_bearer_request():
         raise BearerNotAccepted()
