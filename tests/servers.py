@@ -68,6 +68,13 @@ def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]
     return env
 
 
+def run_newsroom(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``newsroom ARGS`` to its end (a command that refuses, say), its output captured."""
+    return subprocess.run(
+        [str(NEWSROOM), *args], env=dict(env), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
 @contextmanager
 def newsroom_server(
     env: Mapping[str, str], port: int, workers: int = 1, log: Path | None = None

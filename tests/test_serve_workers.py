@@ -6,14 +6,13 @@ with Redis, every worker counts in the same place.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import PASSWORD, REDIS_URL, fresh_database
-from tests.servers import NEWSROOM, ROOT, free_port, newsroom_server, production_env
+from tests.servers import free_port, newsroom_server, production_env, run_newsroom
 
 pytestmark = pytest.mark.server
 
@@ -59,14 +58,7 @@ def test_the_sign_in_limit_holds_across_workers(tmp_path: Path) -> None:
             with newsroom_server(env, port, workers=2) as base:
                 _assert_limit_holds(base)
             return
-        refused = subprocess.run(
-            [str(NEWSROOM), "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        refused = run_newsroom(["serve", "--port", str(port), "--workers", "2"], env)
         assert refused.returncode == 2
         assert "--workers above 1 needs REDIS_URL" in refused.stderr
         # The control: the one worker served by default keeps the limit.

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from flask_bastion import AuthSession, User, clock
 from flask_bastion.db import make_engine
 from newsroom import migrate
 from tests.conftest import fresh_database
-from tests.servers import NEWSROOM, ROOT, free_port, production_env, wait_until_up
+from tests.servers import NEWSROOM, ROOT, free_port, production_env, run_newsroom, wait_until_up
 
 pytestmark = pytest.mark.server
 
@@ -38,6 +39,68 @@ def _sessions(engine: Engine) -> int:
         return int(conn.scalar(select(func.count()).select_from(AuthSession)) or 0)
 
 
+@dataclass
+class Stopped:
+    """What a server stopped with a request in flight did."""
+
+    answer: requests.Response | BaseException  # what the request in flight got
+    code: int | None  # the server's exit status (None: still running when given up on)
+    exited: float  # seconds from SIGTERM to exit
+    started: float  # when the request was sent (time.monotonic)
+    output: str
+
+
+def _ended(server: subprocess.Popen[bytes]) -> str:
+    """What ``server`` printed, once it has ended (killed if it has not by now)."""
+    if server.poll() is None:
+        server.kill()
+        server.wait()
+    if server.stdout is None:
+        return ""
+    with server.stdout:
+        return server.stdout.read().decode()
+
+
+def _stop_with_a_request_in_flight(
+    env: dict[str, str], port: int, *, workers: int, graceful: int, exit_bound: float
+) -> Stopped:
+    """Serve tests/slow_app.py, send it /test/slow, SIGTERM it 1 s later (the request inside
+    the view), and wait up to ``exit_bound`` seconds for the server to exit."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(port), str(workers), str(graceful)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    answers: list[requests.Response | BaseException] = []
+
+    def slow_request() -> None:
+        try:
+            answers.append(requests.get(base + "/test/slow", timeout=exit_bound + 30))
+        except requests.RequestException as error:
+            answers.append(error)
+
+    code = None
+    try:
+        wait_until_up(base + "/healthz", server)
+        in_flight = threading.Thread(target=slow_request)
+        started = time.monotonic()
+        in_flight.start()
+        time.sleep(1.0)  # the request is inside the view, sleeping
+        assert not answers
+        server.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        code = server.wait(timeout=exit_bound)
+        exited = time.monotonic() - signalled
+        in_flight.join(timeout=exit_bound)
+    finally:
+        output = _ended(server)
+    (answer,) = answers
+    return Stopped(answer, code, exited, started, output)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_lets_requests_in_flight_finish_then_exits_0(tmp_path: Path, workers: int) -> None:
     port = free_port()
@@ -48,50 +111,18 @@ def test_sigterm_lets_requests_in_flight_finish_then_exits_0(tmp_path: Path, wor
             REDIS_URL="redis://127.0.0.1:6379/15",  # several workers share their counters
             TEST_SLOW_SECONDS=str(SLOW_SECONDS),
         )
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(port), str(workers), "30"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        stopped = _stop_with_a_request_in_flight(
+            env, port, workers=workers, graceful=30, exit_bound=EXIT_BOUND
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(base + "/healthz", server)
-            answers: list[requests.Response | BaseException] = []
-
-            def slow_request() -> None:
-                try:
-                    answers.append(requests.get(base + "/test/slow", timeout=30))
-                except requests.RequestException as error:
-                    answers.append(error)
-
-            in_flight = threading.Thread(target=slow_request)
-            started = time.monotonic()
-            in_flight.start()
-            time.sleep(1.0)  # the request is inside the view, sleeping
-            assert not answers
-            server.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            code = server.wait(timeout=EXIT_BOUND)
-            exited = time.monotonic() - signalled
-            in_flight.join(timeout=EXIT_BOUND)
-        finally:
-            if server.poll() is None:
-                server.kill()
-                server.wait()
-            output = server.stdout.read().decode() if server.stdout else ""
-            if server.stdout:
-                server.stdout.close()
-    (answer,) = answers
-    assert isinstance(answer, requests.Response), f"{answer!r}\n{output}"
+    answer = stopped.answer
+    assert isinstance(answer, requests.Response), f"{answer!r}\n{stopped.output}"
     assert (answer.status_code, answer.text) == (200, "finished")
-    assert time.monotonic() - started >= SLOW_SECONDS  # it really ran to its end
-    assert code == 0, output
-    assert exited < EXIT_BOUND
+    assert time.monotonic() - stopped.started >= SLOW_SECONDS  # it really ran to its end
+    assert stopped.code == 0, stopped.output
+    assert stopped.exited < EXIT_BOUND
     # New connections are refused once it has gone.
     with pytest.raises(requests.ConnectionError):
-        requests.get(base + "/healthz", timeout=2)
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
 def test_a_request_that_outlives_the_graceful_timeout_is_cut_off_and_the_server_exits(
@@ -101,57 +132,22 @@ def test_a_request_that_outlives_the_graceful_timeout_is_cut_off_and_the_server_
     # request (or a worker that missed the signal) never keeps the server from exiting.
     port, graceful = free_port(), 2
     with fresh_database(tmp_path) as database_url:
-        env = production_env(database_url, port, TEST_SLOW_SECONDS="120")
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(port), "1", str(graceful)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        env = production_env(database_url, port, TEST_SLOW_SECONDS="120")  # two minutes
+        stopped = _stop_with_a_request_in_flight(
+            env, port, workers=1, graceful=graceful, exit_bound=graceful + 15
         )
-        base = f"http://127.0.0.1:{port}"
-        answers: list[requests.Response | BaseException] = []
-
-        def stuck_request() -> None:
-            try:
-                answers.append(requests.get(base + "/test/slow", timeout=60))
-            except requests.RequestException as error:
-                answers.append(error)
-
-        try:
-            wait_until_up(base + "/healthz", server)
-            in_flight = threading.Thread(target=stuck_request)
-            in_flight.start()
-            time.sleep(1.0)  # inside the view, for two minutes
-            server.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            server.wait(timeout=graceful + 15)
-            exited = time.monotonic() - signalled
-            in_flight.join(timeout=15)
-        finally:
-            if server.poll() is None:
-                server.kill()
-                server.wait()
-            output = server.stdout.read().decode() if server.stdout else ""
-            if server.stdout:
-                server.stdout.close()
-    assert graceful <= exited < graceful + 15, output
-    assert "Killing worker-1 after it refused to gracefully stop" in output
-    (answer,) = answers
-    assert isinstance(answer, requests.ConnectionError), answer  # cut off, not answered
+    assert graceful <= stopped.exited < graceful + 15, stopped.output
+    assert "Killing worker-1 after it refused to gracefully stop" in stopped.output
+    assert isinstance(stopped.answer, requests.ConnectionError), stopped.answer  # cut off
 
 
 def test_serve_refuses_a_graceful_timeout_that_would_cut_off_mail(tmp_path: Path) -> None:
     port = free_port()
     with fresh_database(tmp_path) as database_url:
-        refused = subprocess.run(
-            [str(NEWSROOM), "serve", "--port", str(port), "--graceful-timeout", "85"],
-            # MAIL_URL set, BASTION_MAIL_TIMEOUT its default of 20 s: a mail takes up to 85 s
-            env=production_env(database_url, port),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        # MAIL_URL set, BASTION_MAIL_TIMEOUT its default of 20 s: a mail takes up to 85 s
+        refused = run_newsroom(
+            ["serve", "--port", str(port), "--graceful-timeout", "85"],
+            production_env(database_url, port),
         )
     assert refused.returncode == 2
     assert "--graceful-timeout (85 s) must be more than the 85 s one mail" in refused.stderr
@@ -220,12 +216,7 @@ def test_newsroom_serve_with_its_threads_exits_0_on_sigterm(tmp_path: Path) -> N
             server.send_signal(signal.SIGTERM)
             code = server.wait(timeout=EXIT_BOUND)
         finally:
-            if server.poll() is None:
-                server.kill()
-                server.wait()
-            output = server.stdout.read().decode() if server.stdout else ""
-            if server.stdout:
-                server.stdout.close()
+            output = _ended(server)
     engine.dispose()
     assert code == 0, output
     assert "pruning failed" not in output
