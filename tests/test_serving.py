@@ -132,6 +132,40 @@ def test_serve_becomes_the_supervisor_in_the_same_process(tmp_path: Path) -> Non
             assert server.wait(timeout=20) == 0
 
 
+# A supervisor with Granian's kind of stop handler (it only sets a flag), forking a worker that
+# is sent SIGTERM at once, before it can run a line of its own. The worker must die of the
+# signal, not sleep on and exit 0; the supervisor must still hear its own stops afterwards.
+_STOPPED_AT_BIRTH = """
+import os, signal, time
+from newsroom import serving
+heard = []
+signal.signal(signal.SIGTERM, lambda *_: heard.append("stop"))
+serving.hold_stop_signals_across_forks()
+pid = os.fork()
+if pid == 0:
+    time.sleep(5)
+    os._exit(0)
+os.kill(pid, signal.SIGTERM)
+_, status = os.waitpid(pid, 0)
+os.kill(os.getpid(), signal.SIGTERM)
+print(os.WTERMSIG(status) if os.WIFSIGNALED(status) else -os.WEXITSTATUS(status), heard)
+"""
+
+
+def test_a_worker_stopped_as_it_is_forked_ends() -> None:
+    # The gap load_stoppable cannot close: between the fork and its first line.
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-c", _STOPPED_AT_BIRTH],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            timeout=30,
+        )
+        assert result.stdout.split() == [str(int(signal.SIGTERM)), "['stop']"]
+
+
 @pytest.mark.server
 def test_a_server_stopped_while_a_worker_still_loads_the_app_exits(tmp_path: Path) -> None:
     # Each worker loads the app after the fork; until Granian's handlers are in place, a stop

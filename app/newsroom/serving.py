@@ -15,6 +15,7 @@ SIGINT) Granian stops accepting, lets the requests in flight finish, then exits 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import shutil
@@ -83,6 +84,7 @@ def run(
     from granian import Granian
     from granian.constants import Interfaces
 
+    hold_stop_signals_across_forks()
     Granian(
         target=target,
         address=host,
@@ -95,17 +97,55 @@ def run(
     ).serve(target_loader=load_stoppable)
 
 
-def load_stoppable(target: str) -> Any:
-    """Load the app in a worker, which a stop signal ends at once while it loads.
+_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+def _stop_ends_process() -> None:
+    """A stop signal ends this process at once: right for a worker with nothing in flight yet.
 
     Granian's worker sets its own stop handlers only once the app is loaded; until then it
     runs the supervisor's, inherited through fork, which only flag the supervisor's copy: a
-    SIGTERM sent while the app loads (a server stopped just after it started) would be lost,
-    the worker would serve on, and the supervisor would wait for it forever. A worker that is
-    still loading has nothing in flight, so the default action (end the process) is right.
+    SIGTERM sent then (a server stopped just after it started) would be lost, the worker would
+    serve on, and the supervisor would wait for it until the graceful timeout kills it.
     """
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_DFL)
+
+
+def _hold_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+
+
+def _release_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _child_after_fork() -> None:
+    _stop_ends_process()
+    _release_stop_signals()  # one that came meanwhile was held, and now ends the child
+
+
+@functools.cache
+def hold_stop_signals_across_forks() -> None:
+    """Close the gap between a worker's fork and :func:`load_stoppable` (once per process).
+
+    Stop signals are held across each fork, and the child drops the supervisor's handlers
+    before it lets them through: a stop that arrives while a worker is being born still ends it.
+    """
+    os.register_at_fork(
+        before=_hold_stop_signals,
+        after_in_parent=_release_stop_signals,
+        after_in_child=_child_after_fork,
+    )
+
+
+def load_stoppable(target: str) -> Any:
+    """Load the app in a worker, which a stop signal ends at once while it loads.
+
+    A forked worker has ended-by-stop handlers from its first instruction on (see
+    :func:`hold_stop_signals_across_forks`); a spawned one gets them here.
+    """
+    _stop_ends_process()
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
