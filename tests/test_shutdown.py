@@ -153,6 +153,18 @@ def test_serve_refuses_a_graceful_timeout_that_would_cut_off_mail(tmp_path: Path
     assert "--graceful-timeout (85 s) must be more than the 85 s one mail" in refused.stderr
 
 
+def test_mail_timeout_sets_how_long_a_stop_waits_for_mail(tmp_path: Path) -> None:
+    port = free_port()
+    with fresh_database(tmp_path) as database_url:
+        env = {**production_env(database_url, port), "MAIL_TIMEOUT": "5"}  # up to 25 s a mail
+        refused = run_newsroom(["serve", "--port", str(port), "--graceful-timeout", "25"], env)
+        unreadable = run_newsroom(["serve", "--port", str(port)], {**env, "MAIL_TIMEOUT": "5s"})
+    assert refused.returncode == 2
+    assert "--graceful-timeout (25 s) must be more than the 25 s one mail" in refused.stderr
+    assert unreadable.returncode != 0
+    assert "BASTION_MAIL_TIMEOUT" in unreadable.stderr
+
+
 def test_newsroom_serve_with_its_threads_exits_0_on_sigterm(tmp_path: Path) -> None:
     # The production entry point: prune threads in the workers, the metrics listener here.
     port, metrics_port = free_port(), free_port()

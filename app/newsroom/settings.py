@@ -68,6 +68,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASTION_MAIL_FROM": env.get("MAIL_FROM") or None,
         "BASTION_MAIL_CA_FILE": env.get("MAIL_CA_FILE") or None,
         "BASTION_MAIL_APP_NAME": "Newsroom",
+        **({"BASTION_MAIL_TIMEOUT": env["MAIL_TIMEOUT"]} if env.get("MAIL_TIMEOUT") else {}),
         "BASTION_PRUNE_INTERVAL": env.get("PRUNE_INTERVAL", "3600"),
         # `newsroom serve --metrics-port` sets it for its workers (docs/operations.md).
         "METRICS": bool(env.get("PROMETHEUS_MULTIPROC_DIR")),
