@@ -166,6 +166,34 @@ def test_a_worker_stopped_as_it_is_forked_ends() -> None:
         assert result.stdout.split() == [str(int(signal.SIGTERM)), "['stop']"]
 
 
+# Three stops reach a worker whose server is not draining them (Ctrl-C to the process group,
+# the supervisor's SIGTERM, one more): with Granian's own handler the second set() of its
+# signal object would block the main thread for ever.
+_THREE_STOPS = """
+import os, signal, time
+from granian import _signals
+from newsroom import serving
+serving.stops_reach_the_server()
+_signals.set_sync_signals()  # what Granian's worker calls as it starts to serve
+for _ in range(3):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.1)
+print("runs on", flush=True)
+"""
+
+
+def test_a_worker_takes_many_stops_without_blocking() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _THREE_STOPS],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+    assert result.stdout.split() == ["runs", "on"]
+
+
 @pytest.mark.server
 def test_a_server_stopped_while_a_worker_still_loads_the_app_exits(tmp_path: Path) -> None:
     # Each worker loads the app after the fork; until Granian's handlers are in place, a stop

@@ -22,6 +22,8 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -139,13 +141,64 @@ def hold_stop_signals_across_forks() -> None:
     )
 
 
+# Seconds after a worker's first stop when it hands its server that stop once more.
+STOP_RETRY_AFTER = 1.0
+
+
+def stops_reach_the_server() -> None:
+    """Hand Granian's worker server its stop twice, the second time from a thread of its own,
+    and drop any later stop signal.
+
+    Granian's worker handler passes each SIGTERM or SIGINT to its server with ``set()`` on a
+    signal object whose channel holds one stop. Measured with granian 2.8.7:
+    - the server can miss a stop that comes as it starts: it takes the stop, serves on, and
+      the supervisor waits out the graceful timeout (seen here once in about 150 servers
+      stopped as they started, under load; a second stop ended each one cleanly);
+    - a ``set()`` more than the channel holds blocks for ever, in the main thread: a worker
+      sent three stops (Ctrl-C reaches every process of the group, the supervisor forwards
+      a SIGTERM, an impatient operator sends one more) then runs until it is killed.
+    So the first stop is handed over from the main thread and again STOP_RETRY_AFTER later
+    from a daemon thread, where a ``set()`` that blocks blocks nothing; later ones are dropped.
+    A server already stopping ignores the second.
+
+    Granian's worker imports ``set_sync_signals`` when it starts serving, after the app loads
+    (:func:`load_stoppable`), so replacing it there is what the worker calls.
+    """
+    from granian import _signals as granian_signals
+
+    install = granian_signals.set_sync_signals
+
+    def set_sync_signals() -> Any:
+        server_stop = install()  # type: ignore[no-untyped-call]  # Granian's, replaced below
+        handed: list[int] = []
+
+        def again() -> None:
+            time.sleep(STOP_RETRY_AFTER)
+            server_stop.set()
+
+        def on_stop(number: int, _frame: Any) -> None:
+            if handed:
+                return  # the server has its stop: another set() could block this thread
+            handed.append(number)
+            server_stop.set()
+            threading.Thread(target=again, name="newsroom-stop", daemon=True).start()
+
+        for number in _STOP_SIGNALS:
+            signal.signal(number, on_stop)
+        return server_stop
+
+    granian_signals.set_sync_signals = set_sync_signals
+
+
 def load_stoppable(target: str) -> Any:
     """Load the app in a worker, which a stop signal ends at once while it loads.
 
     A forked worker has ended-by-stop handlers from its first instruction on (see
-    :func:`hold_stop_signals_across_forks`); a spawned one gets them here.
+    :func:`hold_stop_signals_across_forks`); a spawned one gets them here. Once it serves,
+    its stops go through :func:`stops_reach_the_server`.
     """
     _stop_ends_process()
+    stops_reach_the_server()
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
