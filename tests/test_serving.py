@@ -182,6 +182,39 @@ print("runs on", flush=True)
 """
 
 
+# A stop taken by a thread that is not the main one, while the main thread waits (as Granian's
+# worker does once it serves): Python would run the handler only when the main thread wakes.
+_STOP_TAKEN_ELSEWHERE = """
+import signal, threading, time
+from granian import _signals
+stopped = threading.Event()
+class ServerStop:  # stands in for Granian's signal object, whose set() shows nothing
+    def set(self):
+        stopped.set()
+_signals.set_sync_signals = ServerStop
+from newsroom import serving
+serving.stops_reach_the_server()
+_signals.set_sync_signals()
+def taker():
+    time.sleep(0.2)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+threading.Thread(target=taker, daemon=True).start()
+print("stopped" if stopped.wait(5) else "missed", flush=True)
+"""
+
+
+def test_a_stop_another_thread_takes_reaches_the_server() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _STOP_TAKEN_ELSEWHERE],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+    assert result.stdout.split() == ["stopped"]
+
+
 def test_a_worker_takes_many_stops_without_blocking() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _THREE_STOPS],

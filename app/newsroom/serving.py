@@ -23,7 +23,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -141,25 +140,23 @@ def hold_stop_signals_across_forks() -> None:
     )
 
 
-# Seconds after a worker's first stop when it hands its server that stop once more.
-STOP_RETRY_AFTER = 1.0
-
-
 def stops_reach_the_server() -> None:
-    """Hand Granian's worker server its stop twice, the second time from a thread of its own,
-    and drop any later stop signal.
+    """Make each worker's first stop signal reach Granian's server, and drop any later one.
 
-    Granian's worker handler passes each SIGTERM or SIGINT to its server with ``set()`` on a
-    signal object whose channel holds one stop. Measured with granian 2.8.7:
-    - the server can miss a stop that comes as it starts: it takes the stop, serves on, and
-      the supervisor waits out the graceful timeout (seen here once in about 150 servers
-      stopped as they started, under load; a second stop ended each one cleanly);
-    - a ``set()`` more than the channel holds blocks for ever, in the main thread: a worker
+    Granian's worker handler (Python, so it runs in the main thread) passes a SIGTERM or
+    SIGINT to its server with ``set()`` on a signal object whose channel holds one stop.
+    Measured with granian 2.8.7, caught with py-spy in stress runs:
+    - Python runs a handler only in the main thread, and only when it next runs or is
+      interrupted. A stop the kernel hands to another thread (any thread may take a signal
+      sent to the process) finds the main thread asleep in Granian's final wait, which it
+      never leaves: the server serves on until the graceful timeout kills it (about once in
+      150 servers stopped as they started, under load; a second SIGTERM ended each cleanly).
+    - A ``set()`` more than the channel holds blocks for ever, in the main thread: a worker
       sent three stops (Ctrl-C reaches every process of the group, the supervisor forwards
-      a SIGTERM, an impatient operator sends one more) then runs until it is killed.
-    So the first stop is handed over from the main thread and again STOP_RETRY_AFTER later
-    from a daemon thread, where a ``set()`` that blocks blocks nothing; later ones are dropped.
-    A server already stopping ignores the second.
+      a SIGTERM, an impatient operator sends one more) runs until it is killed.
+    So a thread of ours learns of every caught signal through Python's wakeup fd, which the
+    C-level handler writes whichever thread took the signal, and forwards the first stop to
+    the main thread itself; the handler passes the first stop on and drops the rest.
 
     Granian's worker imports ``set_sync_signals`` when it starts serving, after the app loads
     (:func:`load_stoppable`), so replacing it there is what the worker calls.
@@ -172,22 +169,32 @@ def stops_reach_the_server() -> None:
         server_stop = install()  # type: ignore[no-untyped-call]  # Granian's, replaced below
         handed: list[int] = []
 
-        def again() -> None:
-            time.sleep(STOP_RETRY_AFTER)
-            server_stop.set()
-
         def on_stop(number: int, _frame: Any) -> None:
             if handed:
                 return  # the server has its stop: another set() could block this thread
             handed.append(number)
             server_stop.set()
-            threading.Thread(target=again, name="newsroom-stop", daemon=True).start()
 
         for number in _STOP_SIGNALS:
             signal.signal(number, on_stop)
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        main = threading.get_ident()  # signal.signal() above runs only in the main thread
+        threading.Thread(
+            target=_wake_main_on_stop, args=(read_end, main), name="newsroom-stop", daemon=True
+        ).start()
         return server_stop
 
     granian_signals.set_sync_signals = set_sync_signals
+
+
+def _wake_main_on_stop(read_end: int, main: int) -> None:
+    number = 0
+    while number not in _STOP_SIGNALS:
+        number = os.read(read_end, 1)[0]
+    # Interrupts the main thread's wait, so Python runs the handler there at once.
+    signal.pthread_kill(main, number)
 
 
 def load_stoppable(target: str) -> Any:
