@@ -132,6 +132,19 @@ def test_serve_becomes_the_supervisor_in_the_same_process(tmp_path: Path) -> Non
             assert server.wait(timeout=20) == 0
 
 
+def _printed_by(code: str) -> list[str]:
+    """The words a fresh interpreter running ``code`` printed (it must exit 0 within 30 s)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+    return result.stdout.split()
+
+
 # A supervisor with Granian's kind of stop handler (it only sets a flag), forking a worker that
 # is sent SIGTERM at once, before it can run a line of its own. The worker must die of the
 # signal, not sleep on and exit 0; the supervisor must still hear its own stops afterwards.
@@ -155,15 +168,7 @@ print(os.WTERMSIG(status) if os.WIFSIGNALED(status) else -os.WEXITSTATUS(status)
 def test_a_worker_stopped_as_it_is_forked_ends() -> None:
     # The gap load_stoppable cannot close: between the fork and its first line.
     for _ in range(3):
-        result = subprocess.run(
-            [sys.executable, "-c", _STOPPED_AT_BIRTH],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-            timeout=30,
-        )
-        assert result.stdout.split() == [str(int(signal.SIGTERM)), "['stop']"]
+        assert _printed_by(_STOPPED_AT_BIRTH) == [str(int(signal.SIGTERM)), "['stop']"]
 
 
 # Three stops reach a worker whose server is not draining them (Ctrl-C to the process group,
@@ -180,6 +185,10 @@ for _ in range(3):
     time.sleep(0.1)
 print("runs on", flush=True)
 """
+
+
+def test_a_worker_takes_many_stops_without_blocking() -> None:
+    assert _printed_by(_THREE_STOPS) == ["runs", "on"]
 
 
 # A stop taken by a thread that is not the main one, while the main thread waits (as Granian's
@@ -204,27 +213,7 @@ print("stopped" if stopped.wait(5) else "missed", flush=True)
 
 
 def test_a_stop_another_thread_takes_reaches_the_server() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _STOP_TAKEN_ELSEWHERE],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        timeout=30,
-    )
-    assert result.stdout.split() == ["stopped"]
-
-
-def test_a_worker_takes_many_stops_without_blocking() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _THREE_STOPS],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        timeout=30,
-    )
-    assert result.stdout.split() == ["runs", "on"]
+    assert _printed_by(_STOP_TAKEN_ELSEWHERE) == ["stopped"]
 
 
 @pytest.mark.server
